@@ -1,0 +1,62 @@
+//! Runs an external command (tesseract, ocrmypdf, fop, ghostscript…) on one document, safely.
+//!
+//! A [`CommandSpec`] is a command line template: a program and its arguments, where
+//! `{input}` and `{output}` stand for file paths. [`run`] takes the input as bytes and
+//! returns the result in memory; [`run_files`] works on files the caller owns. No shell is
+//! involved. The crate depends on no other crate of the workspace and is Unix-only.
+//!
+//! # Guarantees
+//!
+//! - **The child never outlives the call.** It is spawned in its own process group; the
+//!   whole group (so also a shell's children) gets SIGKILL on timeout, when the returned
+//!   future is dropped, and right after the child exits (leftover background processes).
+//! - **Temp files are removed.** Each call works in a fresh `tempfile::TempDir` (also the
+//!   child's working directory and `TMPDIR`), removed on success, on error and on drop.
+//! - **Output is bounded.** stdout and stderr are read concurrently with feeding stdin, so big
+//!   outputs cannot deadlock; at most [`CAPTURE_LIMIT`] bytes of each are kept and the rest is
+//!   drained. [`run_files`] streams stdout to the output file without a cap.
+//! - **Errors say whether to retry.** [`HookError::is_transient`]: timeouts, resource
+//!   exhaustion at spawn, deaths by signal and the template's transient exit codes are
+//!   transient; a missing program, other exit codes, a missing output file and bad templates
+//!   are permanent. Exit errors carry the last ~500 bytes of stderr.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ocr_hooks::{run, CommandSpec};
+//!
+//! # async fn demo(pdf: &[u8]) -> Result<(), ocr_hooks::HookError> {
+//! let spec = CommandSpec::new("ocrmypdf", ["--skip-text", "{input}", "{output}"])
+//!     .with_timeout(Duration::from_secs(300))
+//!     .with_suffixes(".pdf", ".pdf");
+//! match run(&spec, pdf).await {
+//!     Ok(out) => println!("{} bytes of searchable pdf", out.output.unwrap_or_default().len()),
+//!     Err(e) if e.is_transient() => println!("retry later: {e}"),
+//!     Err(e) => println!("give up: {e}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Without `{input}` the input goes to stdin, without `{output}` the result is stdout:
+//! `CommandSpec::new("tr", ["a-z", "A-Z"])`.
+//!
+//! # Layout
+//!
+//! - `spec`: [`CommandSpec`], the template, its builders, validation and placeholder filling.
+//! - `error`: [`HookError`], the transient / permanent classification and the stderr tail.
+//! - `runner`: [`run`], [`run_files`] and [`HookOutput`]: spawn, feed, capture, timeout, cleanup.
+//! - `capture`: reading the child's pipes with a cap ([`CAPTURE_LIMIT`]) while draining the rest.
+//! - `group`: the guard that SIGKILLs the child's process group when dropped.
+
+mod capture;
+mod error;
+mod group;
+mod runner;
+mod spec;
+
+pub use capture::CAPTURE_LIMIT;
+pub use error::HookError;
+pub use runner::{run, run_files, HookOutput};
+pub use spec::{CommandSpec, DEFAULT_TIMEOUT, INPUT_PLACEHOLDER, OUTPUT_PLACEHOLDER};

@@ -1,0 +1,116 @@
+//! The pipeline: the stages a document goes through after capture, and the workers that run
+//! them off the documents queue.
+//!
+//! ```text
+//! detect → dedupe → convert → text → extract → attach → index → filed | review
+//! ```
+//!
+//! # Delivery guarantee
+//!
+//! At least once per stage, exactly once in effect. A worker claims a document with a lease,
+//! runs one stage, and commits the stage's columns, its audit events and the next stage in
+//! one transaction while it still holds the lease. A crash anywhere means the lease expires
+//! and the stage runs again, so every stage is idempotent: derived blobs are keyed by
+//! document id (overwritten, never duplicated), dedupe is deterministic, attachments are
+//! upserts, the index deletes by id before adding.
+//!
+//! # Adding a stage
+//!
+//! Write a struct implementing [`Stage`] in `stages.rs`, and add it to [`Plan::standard`]:
+//! that list is the only registration point.
+//!
+//! # Layout
+//!
+//! - `detect`: format detection by content ([`Format`], [`detect()`](detect::detect))
+//! - `charset`: UTF-8, Windows-1252 and EBCDIC decoding, code page guessing
+//! - `ebcdic_tables`: EBCDIC tables generated from iconv (do not edit)
+//! - `spool`: the page model and the streaming line-spool paginator (FCFC, form feeds, records)
+//! - `pdf`: the streaming PDF writer for spool pages
+//! - `pdftext`: the text layer of PDFs through lopdf
+//! - `stages`: the [`Stage`] trait, [`Plan`], and each stage
+//! - `worker`: [`Worker`]: claim, run with a timeout, commit, retry with backoff, quarantine
+
+pub mod charset;
+pub mod detect;
+pub mod ebcdic_tables;
+pub mod pdf;
+pub mod pdftext;
+pub mod spool;
+mod stages;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use detect::{Format, SpoolHints};
+pub use stages::{Outcome, Plan, Stage, StageError};
+pub use worker::Worker;
+
+/// Converts a spool file to a PDF file and a laid-out text file, streaming. Returns the pages.
+/// The bench and `greffier` share this path with the convert stage.
+pub fn convert_spool_file(
+    input: &std::path::Path,
+    layout: &spool::SpoolLayout,
+    pdf_out: &std::path::Path,
+    text_out: &std::path::Path,
+) -> Result<usize, spool::SpoolError> {
+    use std::io::Write;
+    let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(input)?);
+    let pdf_file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(pdf_out)?);
+    let mut text_file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(text_out)?);
+    let mut writer = pdf::PdfWriter::new(pdf_file, layout.lines_per_page, layout.columns)?;
+    let pages = spool::paginate(reader, layout, |page| {
+        if page.number > 1 {
+            text_file.write_all(b"\x0c")?;
+        }
+        text_file.write_all(page.text().as_bytes())?;
+        text_file.write_all(b"\n")?;
+        writer.add_page(page)
+    })?;
+    writer.finish()?.into_inner().map_err(|error| error.into_error())?.sync_all()?;
+    text_file.into_inner().map_err(|error| error.into_error())?.sync_all()?;
+    Ok(pages)
+}
+
+/// Limits and timings of the pipeline.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Larger originals are quarantined (they are kept, never deleted).
+    pub max_document_bytes: u64,
+    /// How much text the rules and the index see of one document.
+    pub max_text_bytes: u64,
+    pub lease: Duration,
+    pub stage_timeout: Duration,
+    pub max_attempts: i64,
+    /// Spool defaults when neither the bytes nor the source say.
+    pub spool_defaults: SpoolHints,
+    /// Per-source spool hints (`ccsid`, `record_length`, page size), by source name.
+    pub source_hints: HashMap<String, SpoolHints>,
+    /// How long an idle worker waits before looking at the queue again.
+    pub poll_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_document_bytes: 256 << 20,
+            max_text_bytes: 16 << 20,
+            lease: Duration::from_secs(120),
+            stage_timeout: Duration::from_secs(100),
+            max_attempts: 5,
+            spool_defaults: SpoolHints::default(),
+            source_hints: HashMap::new(),
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What every stage can use.
+pub struct Context {
+    pub db: storage::Db,
+    pub blobs: storage::Blobs,
+    pub index: Arc<storage::SearchIndex>,
+    pub rules: Arc<rules::RuleSet>,
+    pub settings: Settings,
+}

@@ -1,0 +1,517 @@
+//! The [`Stage`] trait and every stage, in pipeline order.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use futures::future::BoxFuture;
+use storage::{Attachment, CommitExtras, Document, IndexDoc, InvoiceRecord, Status, StorageError};
+
+use crate::charset::Charset;
+use crate::detect::{detect, DetectError, Format, SpoolHints, SNIFF_BYTES};
+use crate::pdftext::pdf_pages_text;
+use crate::spool::{CarriageControl, SpoolLayout};
+use crate::Context;
+
+/// Why a stage failed, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StageError {
+    /// The store was busy, the network down, a timeout: retried with backoff.
+    #[error("{0}")]
+    Transient(String),
+    /// The input itself is the problem: quarantined at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl StageError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StageError::Transient(_))
+    }
+}
+
+impl From<StorageError> for StageError {
+    fn from(error: StorageError) -> Self {
+        if error.is_transient() {
+            StageError::Transient(error.to_string())
+        } else {
+            StageError::Permanent(error.to_string())
+        }
+    }
+}
+
+impl From<std::io::Error> for StageError {
+    fn from(error: std::io::Error) -> Self {
+        StageError::Transient(format!("i/o error: {error}"))
+    }
+}
+
+/// What a stage did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// `Some` ends the pipeline here with that status (an exact duplicate).
+    pub finish: Option<Status>,
+    /// Audit trail lines.
+    pub events: Vec<String>,
+    /// Records written in the same transaction (attachments, invoices).
+    pub extras: CommitExtras,
+}
+
+impl Outcome {
+    fn next(events: Vec<String>) -> Outcome {
+        Outcome { events, ..Outcome::default() }
+    }
+}
+
+/// One step of the pipeline. It may run more than once for a document (crash, retry): it
+/// must be idempotent.
+pub trait Stage: Send + Sync {
+    /// Stable name, stored in `documents.stage` while a document waits for this stage.
+    fn name(&self) -> &'static str;
+    /// Works on one claimed document, changing its columns; the worker commits them.
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>>;
+    /// Called after a batch of `run`s, before their commits (the index commits tantivy here).
+    fn flush<'a>(&'a self, _ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// How many documents one claim takes.
+    fn batch_size(&self) -> i64 {
+        1
+    }
+}
+
+/// The ordered stages: the only place a stage is registered.
+pub struct Plan {
+    stages: Vec<Box<dyn Stage>>,
+}
+
+impl Plan {
+    pub fn standard() -> Plan {
+        Plan {
+            stages: vec![
+                Box::new(Detect),
+                Box::new(Dedupe),
+                Box::new(Convert),
+                Box::new(Text),
+                Box::new(Extract),
+                Box::new(Attach),
+                Box::new(Index::default()),
+            ],
+        }
+    }
+
+    /// The stage a new arrival waits for.
+    pub fn first(&self) -> &'static str {
+        self.stages.first().map_or("detect", |stage| stage.name())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&dyn Stage> {
+        self.stages.iter().find(|stage| stage.name() == name).map(|stage| stage.as_ref())
+    }
+
+    /// The stage after `name`; `None` after the last.
+    pub fn next_after(&self, name: &str) -> Option<&'static str> {
+        let position = self.stages.iter().position(|stage| stage.name() == name)?;
+        self.stages.get(position + 1).map(|stage| stage.name())
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.stages.iter().map(|stage| stage.name()).collect()
+    }
+}
+
+fn original_key(doc: &Document) -> Result<&str, StageError> {
+    doc.original_key
+        .as_deref()
+        .ok_or_else(|| StageError::Permanent("document has no stored original".into()))
+}
+
+/// Runs blocking work (parsing, converting) off the async threads; a panic inside becomes a
+/// permanent error instead of a crash.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, StageError> + Send + 'static,
+) -> Result<T, StageError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => Err(StageError::Permanent(format!("{what} crashed on this input"))),
+        Err(error) => Err(StageError::Transient(format!("{what} was cancelled: {error}"))),
+    }
+}
+
+fn spool_hints(ctx: &Context, doc: &Document) -> SpoolHints {
+    let source = ctx.settings.source_hints.get(&doc.source).copied().unwrap_or_default();
+    let defaults = ctx.settings.spool_defaults;
+    let meta = |name: &str| doc.metadata.get(name).and_then(|value| value.parse::<usize>().ok());
+    SpoolHints {
+        ccsid: meta("ccsid").and_then(|v| u16::try_from(v).ok()).or(source.ccsid).or(defaults.ccsid),
+        record_length: meta("record_length").or(source.record_length).or(defaults.record_length),
+        lines_per_page: meta("page_length").or(source.lines_per_page).or(defaults.lines_per_page),
+        columns: meta("page_width").or(source.columns).or(defaults.columns),
+    }
+}
+
+/// Names the format by content; records how to read a spool in the metadata.
+pub struct Detect;
+
+impl Stage for Detect {
+    fn name(&self) -> &'static str {
+        "detect"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+        Box::pin(async move {
+            let key = original_key(doc)?;
+            let (sample, size) = ctx.blobs.get_prefix(key, SNIFF_BYTES as u64).await?;
+            let limit = ctx.settings.max_document_bytes;
+            if size > limit {
+                return Err(StageError::Permanent(format!(
+                    "document is {:.1} MiB, over the {:.1} MiB limit (max_document_mb)",
+                    size as f64 / 1048576.0,
+                    limit as f64 / 1048576.0
+                )));
+            }
+            let format = detect(&sample, size, &spool_hints(ctx, doc)).map_err(|error: DetectError| StageError::Permanent(error.to_string()))?;
+            doc.format = Some(format.name().to_string());
+            if !format.has_converter() {
+                return Err(StageError::Permanent(format!("no converter yet for {} documents", format.name())));
+            }
+            let mut events = vec![format!("format {}", format.name())];
+            if let Format::TextSpool(layout) = format {
+                doc.metadata.insert("spool.charset".into(), layout.charset.name());
+                doc.metadata.insert("spool.control".into(), layout.control.name().into());
+                doc.metadata.insert("spool.page_length".into(), layout.lines_per_page.to_string());
+                doc.metadata.insert("spool.page_width".into(), layout.columns.to_string());
+                if let Some(length) = layout.record_length {
+                    doc.metadata.insert("spool.record_length".into(), length.to_string());
+                }
+                events.push(format!(
+                    "spool read as {}, carriage control {}, {}x{}",
+                    layout.charset.name(),
+                    layout.control.name(),
+                    layout.lines_per_page,
+                    layout.columns
+                ));
+            }
+            Ok(Outcome::next(events))
+        })
+    }
+}
+
+/// Exact duplicates (same BLAKE3 of the original) point to the first document and stop here.
+pub struct Dedupe;
+
+impl Stage for Dedupe {
+    fn name(&self) -> &'static str {
+        "dedupe"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+        Box::pin(async move {
+            let Some(hash) = doc.blake3.clone() else {
+                return Ok(Outcome::next(Vec::new()));
+            };
+            let Some(first) = ctx.db.first_with_hash(&hash, doc.id).await? else {
+                return Ok(Outcome::next(Vec::new()));
+            };
+            doc.duplicate_of = Some(first);
+            Ok(Outcome {
+                finish: Some(Status::Duplicate),
+                events: vec![format!("exact duplicate of document {first}")],
+                ..Outcome::default()
+            })
+        })
+    }
+}
+
+fn layout_of(doc: &Document) -> Result<SpoolLayout, StageError> {
+    let get = |name: &str| doc.metadata.get(name).map(String::as_str);
+    let bad = |what: &str| StageError::Permanent(format!("spool metadata {what} is missing or invalid: run detect again"));
+    Ok(SpoolLayout {
+        charset: get("spool.charset").and_then(Charset::from_name).ok_or_else(|| bad("spool.charset"))?,
+        control: get("spool.control").and_then(CarriageControl::from_name).ok_or_else(|| bad("spool.control"))?,
+        record_length: get("spool.record_length").and_then(|v| v.parse().ok()),
+        lines_per_page: get("spool.page_length").and_then(|v| v.parse().ok()).unwrap_or(66),
+        columns: get("spool.page_width").and_then(|v| v.parse().ok()).unwrap_or(132),
+    })
+}
+
+fn derived_key(doc: &Document, name: &str) -> String {
+    format!("derived/{}/{name}", doc.id)
+}
+
+/// Text spools become a PDF and laid-out text; PDFs pass through untouched.
+pub struct Convert;
+
+impl Stage for Convert {
+    fn name(&self) -> &'static str {
+        "convert"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+        Box::pin(async move {
+            match doc.format.as_deref() {
+                Some("pdf") => {
+                    doc.pdf_key = doc.original_key.clone();
+                    Ok(Outcome::next(vec!["pdf kept as it is".into()]))
+                }
+                Some("text-spool") => {
+                    let layout = layout_of(doc)?;
+                    let work = tempfile::tempdir()?;
+                    let input = work.path().join("original");
+                    let pdf_path = work.path().join("document.pdf");
+                    let text_path = work.path().join("text.txt");
+                    ctx.blobs.download_to(original_key(doc)?, &input).await?;
+                    let (pdf, text) = (pdf_path.clone(), text_path.clone());
+                    let pages = blocking("spool converter", move || {
+                        crate::convert_spool_file(&input, &layout, &pdf, &text).map_err(|error| match error {
+                            crate::spool::SpoolError::Io(io) => StageError::Transient(format!("i/o error: {io}")),
+                            other => StageError::Permanent(other.to_string()),
+                        })
+                    })
+                    .await?;
+                    if pages == 0 {
+                        return Err(StageError::Permanent("spool has no printable page".into()));
+                    }
+                    let pdf_key = derived_key(doc, "document.pdf");
+                    let text_key = derived_key(doc, "text.txt");
+                    ctx.blobs.put_file(&pdf_key, &pdf_path).await?;
+                    ctx.blobs.put_file(&text_key, &text_path).await?;
+                    doc.pdf_key = Some(pdf_key);
+                    doc.text_key = Some(text_key);
+                    doc.pages = i64::try_from(pages).ok();
+                    Ok(Outcome::next(vec![format!("spool converted to a {pages}-page pdf")]))
+                }
+                other => Err(StageError::Permanent(format!("no converter for format {}", other.unwrap_or("unknown")))),
+            }
+        })
+    }
+}
+
+/// Gets the text: spools already have it from conversion; PDFs give their text layer.
+pub struct Text;
+
+impl Stage for Text {
+    fn name(&self) -> &'static str {
+        "text"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+        Box::pin(async move {
+            if doc.text_key.is_some() {
+                return Ok(Outcome::next(Vec::new()));
+            }
+            let pdf_key = doc
+                .pdf_key
+                .clone()
+                .ok_or_else(|| StageError::Permanent("no pdf to take text from".into()))?;
+            let bytes = ctx.blobs.get(&pdf_key).await?;
+            let pages = blocking("pdf reader", move || {
+                pdf_pages_text(&bytes).map_err(|error| StageError::Permanent(error.to_string()))
+            })
+            .await?;
+            let empty_pages = pages.iter().filter(|page| page.trim().is_empty()).count();
+            let text_key = derived_key(doc, "text.txt");
+            ctx.blobs.put(&text_key, pages.join("\x0c").into_bytes()).await?;
+            doc.text_key = Some(text_key);
+            doc.pages = i64::try_from(pages.len()).ok();
+            let mut events = vec![format!("text layer of {} pages", pages.len())];
+            if empty_pages > 0 {
+                events.push(format!("{empty_pages} pages have no text layer (ocr comes later)"));
+            }
+            Ok(Outcome::next(events))
+        })
+    }
+}
+
+async fn load_text(ctx: &Context, doc: &Document) -> Result<String, StageError> {
+    let Some(key) = doc.text_key.as_deref() else {
+        return Ok(String::new());
+    };
+    let (bytes, _) = ctx.blobs.get_prefix(key, ctx.settings.max_text_bytes).await?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Runs the rules: document type, keys, where to attach it, or why it needs review.
+pub struct Extract;
+
+impl Stage for Extract {
+    fn name(&self) -> &'static str {
+        "extract"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+        Box::pin(async move {
+            let text = load_text(ctx, doc).await?;
+            let pages: Vec<String> = text.split('\x0c').map(|page| page.trim_end_matches('\n').to_string()).collect();
+            let format = doc.format.clone().unwrap_or_default();
+            let evaluation = ctx.rules.evaluate(&rules::Input {
+                source: &doc.source,
+                format: &format,
+                pages: &pages,
+                metadata: &doc.metadata,
+            });
+            let mut events = Vec::new();
+            match &evaluation.doc_type {
+                Some(doc_type) => events.push(format!("document type {doc_type}")),
+                None => events.push("no document type matched".into()),
+            }
+            for (name, key) in &evaluation.keys {
+                events.push(format!("key {name} = {} (rule {}, page {})", key.value, key.rule, key.page));
+            }
+            for problem in &evaluation.problems {
+                events.push(format!("problem: {problem}"));
+            }
+            doc.doc_type = evaluation.doc_type.clone();
+            doc.keys = evaluation.keys.iter().map(|(name, key)| (name.clone(), key.value.clone())).collect();
+            doc.targets = evaluation.targets.iter().map(|target| format!("{}:{}", target.kind.as_str(), target.value)).collect();
+            doc.problems = evaluation.problems.clone();
+            if doc.doc_type.is_some() && doc.targets.is_empty() && doc.problems.is_empty() {
+                doc.problems.push("the rules give no record to attach this document to".into());
+            }
+            Ok(Outcome::next(events))
+        })
+    }
+}
+
+/// Files the document under its client, invoice or form records, or sends it to review.
+pub struct Attach;
+
+impl Stage for Attach {
+    fn name(&self) -> &'static str {
+        "attach"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+        Box::pin(async move {
+            let mut events = Vec::new();
+            let mut attachments = Vec::new();
+            let mut client_code = None;
+            let mut invoice_number = None;
+            for target in &doc.targets {
+                let Some((kind, value)) = target.split_once(':') else { continue };
+                match kind {
+                    "client" => {
+                        if ctx.db.client(value).await?.is_none() {
+                            doc.problems.push(format!("client {value} is not in the clients table"));
+                            continue;
+                        }
+                        client_code = Some(value.to_string());
+                    }
+                    "form" => {
+                        if !ctx.db.form_exists(value).await? {
+                            doc.problems.push(format!("form {value} is not in the forms table"));
+                            continue;
+                        }
+                    }
+                    "invoice" => invoice_number = Some(value.to_string()),
+                    other => {
+                        doc.problems.push(format!("unknown attach target kind {other}"));
+                        continue;
+                    }
+                }
+                attachments.push(Attachment {
+                    kind: kind.to_string(),
+                    target: value.to_string(),
+                    origin: format!("rules: {}", doc.doc_type.as_deref().unwrap_or("?")),
+                });
+            }
+            if let (Some(number), Some(client)) = (&invoice_number, &client_code) {
+                if let Some(other_client) = ctx.db.invoice_client(number).await?.filter(|c| c != client) {
+                    doc.problems.push(format!("invoice {number} is already filed under client {other_client}, not {client}"));
+                }
+            }
+            if !doc.problems.is_empty() {
+                events.push(format!("to review: {}", doc.problems.join("; ")));
+                return Ok(Outcome::next(events));
+            }
+            let invoice = invoice_number.map(|number| InvoiceRecord {
+                number,
+                client_code: client_code.clone(),
+                date: doc.keys.get("invoice_date").or_else(|| doc.keys.get("date")).cloned(),
+                total: doc.keys.get("total").or_else(|| doc.keys.get("amount")).cloned(),
+            });
+            for attachment in &attachments {
+                events.push(format!("attached to {}", attachment.label()));
+            }
+            Ok(Outcome { finish: None, events, extras: CommitExtras { attachments, invoice } })
+        })
+    }
+}
+
+/// Puts the document in the search index, in batches: one tantivy commit per batch.
+#[derive(Default)]
+pub struct Index {
+    pending: Mutex<Vec<IndexDoc>>,
+}
+
+fn looks_iso_date(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' && value.chars().filter(char::is_ascii_digit).count() == 8
+}
+
+impl Stage for Index {
+    fn name(&self) -> &'static str {
+        "index"
+    }
+
+    fn batch_size(&self) -> i64 {
+        64
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+        Box::pin(async move {
+            let entry = index_doc(ctx, doc).await?;
+            self.pending
+                .lock()
+                .map_err(|_| StageError::Transient("index buffer lock poisoned".into()))?
+                .push(entry);
+            Ok(Outcome::next(vec!["indexed".into()]))
+        })
+    }
+
+    fn flush<'a>(&'a self, ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(async move {
+            let batch = std::mem::take(
+                &mut *self.pending.lock().map_err(|_| StageError::Transient("index buffer lock poisoned".into()))?,
+            );
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let index = ctx.index.clone();
+            blocking("search index", move || index.upsert(&batch).map_err(StageError::from)).await
+        })
+    }
+}
+
+/// What the index holds of a document: also used by `greffier reindex`.
+pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageError> {
+    let text = load_text(ctx, doc).await?;
+    let attachments = ctx.db.attachments(doc.id).await?;
+    let mut clients = BTreeSet::new();
+    let mut invoices = BTreeSet::new();
+    let mut forms = BTreeSet::new();
+    let labels = doc.targets.iter().cloned().chain(attachments.iter().map(Attachment::label));
+    for label in labels {
+        match label.split_once(':') {
+            Some(("client", value)) => clients.insert(value.to_string()),
+            Some(("invoice", value)) => invoices.insert(value.to_string()),
+            Some(("form", value)) => forms.insert(value.to_string()),
+            _ => false,
+        };
+    }
+    let status = if doc.problems.is_empty() { Status::Filed } else { Status::Review };
+    Ok(IndexDoc {
+        id: doc.id,
+        text,
+        source: doc.source.clone(),
+        source_path: doc.source_path.clone(),
+        format: doc.format.clone().unwrap_or_default(),
+        doc_type: doc.doc_type.clone().unwrap_or_default(),
+        status: status.as_str().to_string(),
+        clients: clients.into_iter().collect(),
+        invoices: invoices.into_iter().collect(),
+        forms: forms.into_iter().collect(),
+        dates: doc.keys.values().filter(|value| looks_iso_date(value)).cloned().collect(),
+        keys: doc.keys.clone(),
+    })
+}

@@ -1,0 +1,189 @@
+//! A worker: claims documents for its stages, runs them with a timeout, commits, and on
+//! failure retries later (transient, with capped exponential backoff) or quarantines
+//! (permanent, or too many attempts).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use storage::{Document, Status, StorageError};
+use tokio::sync::watch;
+
+use crate::stages::{Outcome, Plan, StageError};
+use crate::Context;
+
+static WORKER_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Claims and runs documents waiting for a set of stages.
+pub struct Worker {
+    ctx: Arc<Context>,
+    plan: Arc<Plan>,
+    stages: Vec<&'static str>,
+    batch: i64,
+    owner: String,
+}
+
+/// Delay before the next try of a document that failed `attempts` times: 1 s, 2 s, 4 s … 5 min.
+pub fn backoff(attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    Duration::from_secs((1u64 << exponent).min(300))
+}
+
+impl Worker {
+    /// A worker for `stages`, claiming `batch` documents at a time.
+    pub fn new(ctx: Arc<Context>, plan: Arc<Plan>, stages: Vec<&'static str>, batch: i64) -> Worker {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        let owner = format!(
+            "{host}/{}/{}",
+            std::process::id(),
+            WORKER_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        Worker { ctx, plan, stages, batch: batch.max(1), owner }
+    }
+
+    /// The standard crew: `count` workers for every stage but the index, and one index worker
+    /// (tantivy has a single writer).
+    pub fn crew(ctx: Arc<Context>, plan: Arc<Plan>, count: usize) -> Vec<Worker> {
+        let general: Vec<&'static str> = plan.names().into_iter().filter(|name| *name != "index").collect();
+        let mut crew: Vec<Worker> = (0..count.max(1))
+            .map(|_| Worker::new(ctx.clone(), plan.clone(), general.clone(), 1))
+            .collect();
+        let index_batch = plan.get("index").map_or(64, |stage| stage.batch_size());
+        crew.push(Worker::new(ctx, plan, vec!["index"], index_batch));
+        crew
+    }
+
+    /// Runs until `shutdown` turns true. In-flight work finishes first; what is claimed and
+    /// not committed is left to its lease.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let worked = match self.run_once().await {
+                Ok(worked) => worked,
+                Err(error) => {
+                    tracing::warn!(worker = %self.owner, %error, "cannot claim work");
+                    0
+                }
+            };
+            if worked == 0 {
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    _ = tokio::time::sleep(self.ctx.settings.poll_interval) => {}
+                }
+            }
+        }
+    }
+
+    /// Claims one batch and handles it. Returns how many documents it handled.
+    pub async fn run_once(&self) -> Result<usize, StorageError> {
+        let lease_ms = i64::try_from(self.ctx.settings.lease.as_millis()).unwrap_or(i64::MAX);
+        let claimed = self.ctx.db.claim(&self.stages, &self.owner, lease_ms, self.batch).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let handled = claimed.len();
+        let mut done: Vec<(Document, String, Outcome)> = Vec::with_capacity(claimed.len());
+        let mut stages_run: Vec<String> = Vec::new();
+        for mut doc in claimed {
+            let stage_name = doc.stage.clone().unwrap_or_default();
+            let Some(stage) = self.plan.get(&stage_name) else {
+                self.fail(&doc, &stage_name, StageError::Permanent(format!("unknown stage {stage_name:?}"))).await;
+                continue;
+            };
+            let span = tracing::info_span!("stage", doc_id = doc.id, source = %doc.source, stage = %stage_name);
+            let _entered = span.enter();
+            let result = tokio::time::timeout(self.ctx.settings.stage_timeout, stage.run(&self.ctx, &mut doc)).await;
+            match result {
+                Ok(Ok(outcome)) => {
+                    if !stages_run.contains(&stage_name) {
+                        stages_run.push(stage_name.clone());
+                    }
+                    done.push((doc, stage_name, outcome));
+                }
+                Ok(Err(error)) => self.fail(&doc, &stage_name, error).await,
+                Err(_) => {
+                    let error = StageError::Transient(format!("stage timed out after {:?}", self.ctx.settings.stage_timeout));
+                    self.fail(&doc, &stage_name, error).await;
+                }
+            }
+        }
+        for stage_name in &stages_run {
+            let Some(stage) = self.plan.get(stage_name) else { continue };
+            if let Err(error) = stage.flush(&self.ctx).await {
+                for (doc, name, _) in done.iter().filter(|(_, name, _)| name == stage_name) {
+                    self.fail(doc, name, error.clone()).await;
+                }
+                done.retain(|(_, name, _)| name != stage_name);
+            }
+        }
+        for (doc, stage_name, outcome) in done {
+            self.commit(doc, &stage_name, outcome).await;
+        }
+        Ok(handled)
+    }
+
+    async fn commit(&self, doc: Document, stage_name: &str, outcome: Outcome) {
+        let (next, status) = match outcome.finish {
+            Some(status) => (None, status),
+            None => match self.plan.next_after(stage_name) {
+                Some(next) => (Some(next), Status::Processing),
+                None if doc.problems.is_empty() => (None, Status::Filed),
+                None => (None, Status::Review),
+            },
+        };
+        let mut events: Vec<(String, String)> =
+            outcome.events.into_iter().map(|message| (stage_name.to_string(), message)).collect();
+        if status.is_settled() {
+            events.push((stage_name.to_string(), format!("document {status}")));
+        }
+        match self.ctx.db.commit(&doc, &self.owner, next, status, &events, &outcome.extras).await {
+            Ok(()) => {
+                tracing::debug!(doc_id = doc.id, stage = stage_name, next = next.unwrap_or("-"), %status, "stage committed");
+                if status.is_settled() {
+                    tracing::info!(doc_id = doc.id, source = %doc.source, path = %doc.source_path, %status, "document settled");
+                }
+            }
+            Err(StorageError::LeaseLost { .. }) => {
+                tracing::warn!(doc_id = doc.id, stage = stage_name, "lease lost before commit: another worker redoes the stage");
+            }
+            Err(error) => {
+                tracing::warn!(doc_id = doc.id, stage = stage_name, %error, "cannot commit stage: it will run again when the lease expires");
+            }
+        }
+    }
+
+    async fn fail(&self, doc: &Document, stage_name: &str, error: StageError) {
+        let max_attempts = self.ctx.settings.max_attempts;
+        let result = if !error.is_transient() {
+            tracing::warn!(doc_id = doc.id, stage = stage_name, %error, "quarantined");
+            self.ctx.db.quarantine(doc.id, &self.owner, stage_name, &error.to_string()).await
+        } else if doc.attempts >= max_attempts {
+            let reason = format!("gave up after {} attempts: {error}", doc.attempts);
+            tracing::warn!(doc_id = doc.id, stage = stage_name, %reason, "quarantined");
+            self.ctx.db.quarantine(doc.id, &self.owner, stage_name, &reason).await
+        } else {
+            let delay = backoff(doc.attempts);
+            tracing::info!(doc_id = doc.id, stage = stage_name, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
+            let run_after = storage::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            self.ctx.db.retry_later(doc.id, &self.owner, stage_name, &error.to_string(), run_after).await
+        };
+        if let Err(error) = result {
+            tracing::warn!(doc_id = doc.id, stage = stage_name, %error, "cannot record the failure: the lease will expire and the stage run again");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(5), Duration::from_secs(16));
+        assert_eq!(backoff(40), Duration::from_secs(300));
+    }
+}

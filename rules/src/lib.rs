@@ -1,0 +1,145 @@
+//! Greffier rules: recognise the type of a business document, extract its
+//! keys, type them, and say which records (client, invoice, form) it must be
+//! filed under. The rules live in a TOML file a clerk can read and edit.
+//!
+//! This crate is pure: no I/O, no async, no other workspace crate. Load a
+//! file with [`RuleSet::from_toml`] (every check and every regex compile
+//! happens there, with errors that name the doctype and key), then call
+//! [`RuleSet::evaluate`] on each document. Evaluation never fails: whatever
+//! prevents automatic filing is listed in [`Evaluation::problems`]. The rules
+//! never guess: a value that is missing, unreadable or invalid is a problem,
+//! not a best effort.
+//!
+//! # File format
+//!
+//! ```toml
+//! # optional, default shown; informative only: a document with no type always goes to review
+//! [settings]
+//! review_when_no_type = true
+//!
+//! # Doctypes are tried in file order; the first whose conditions ALL hold wins.
+//! [[doctype]]
+//! name = "invoice"                        # required, unique
+//! when.source = ["spool-in", "cli"]       # source name in this list (a string or a list)
+//! when.format = ["text-spool", "pdf"]     # format name in this list (a string or a list)
+//! when.text = '(?i)facture'               # regex that must match somewhere in the text
+//! when.metadata = { form_type = "*FACT" } # each entry must equal the document's metadata value
+//!
+//!   [[doctype.key]]
+//!   name = "invoice_number"               # required, unique within the doctype
+//!   regex = 'N° facture\s*:\s*(?P<value>[A-Z]{2}-\d{4}-\d{6})'
+//!   type = "code"                         # text (default) | code | date | amount | integer
+//!   required = true                       # default false
+//!   validate = '^FA-\d{4}-\d{6}$'         # regex the typed value must match
+//!   occurrence = "first"                  # "first" (default) | "last"
+//!
+//!   [[doctype.key]]
+//!   name = "client_number"
+//!   # page (default 1, negative counts from the end: -1 = last page),
+//!   # rows [from, to] and cols [from, to]: 1-based, inclusive, in characters
+//!   zone = { page = 1, rows = [2, 2], cols = [45, 80] }
+//!   regex = 'Client\s*:\s*(?P<value>\S+)' # optional with a zone: searched in the zone text only
+//!   type = "code"
+//!   required = true
+//!
+//!   [[doctype.key]]
+//!   name = "total"
+//!   regex = 'Total TTC\s*:\s*(?P<value>[^\n]+)'
+//!   type = "amount"
+//!   occurrence = "last"
+//!
+//!   [[doctype.attach]]
+//!   target = "client"                     # client | invoice | form
+//!   key = "client_number"                 # a key of this doctype; its typed value names the record
+//!
+//!   [[doctype.attach]]
+//!   target = "invoice"
+//!   key = "invoice_number"
+//! ```
+//!
+//! Unknown fields are errors, at every level.
+//!
+//! **Conditions.** All given conditions must hold; a doctype without
+//! conditions matches every document (put it last, as a catch-all).
+//! `when.text` searches the whole text: all pages joined with `'\n'`.
+//!
+//! **Keys.** A key has a `regex`, a `zone`, or both.
+//! - A regex alone searches the whole text; the value is the named group
+//!   `value` if the regex has one, else group 1 if it has groups, else the
+//!   whole match. Matches where that group did not take part, or is blank,
+//!   are skipped. The page recorded is the page where the value starts.
+//! - A zone is a rectangle of the page text grid: the page is split into
+//!   lines at `'\n'` (a trailing `'\r'` is ignored), rows are lines, columns
+//!   are characters (not bytes: `é` is one column, a tab is one column).
+//!   Rows or columns outside the page are simply empty. Without a regex the
+//!   value is the zone text with each line trimmed and lines joined by a
+//!   space; an empty zone means "not found". With a regex, the regex is
+//!   searched in the zone text (lines joined with `'\n'`).
+//! - The raw value is then typed (see [`values`]), then checked against
+//!   `validate` (unanchored unless you write `^...$`).
+//!
+//! **Outcome.** Found, typed and valid keys go into [`Evaluation::keys`].
+//! A value that cannot be typed or fails `validate` is a problem (and is not
+//! kept); a `required` key that is not found is a problem. Each attach whose
+//! key has a value gives a [`Target`]; otherwise it is a problem. No doctype
+//! matched: the only problem is `no document type matched`.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use rules::{Input, RuleSet, Target, TargetKind};
+//!
+//! let rules = RuleSet::from_toml(r#"
+//!     [[doctype]]
+//!     name = "invoice"
+//!     when.text = '(?i)facture'
+//!       [[doctype.key]]
+//!       name = "invoice_number"
+//!       regex = 'N° facture\s*:\s*(?P<value>\S+)'
+//!       validate = '^FA-\d{4}-\d{6}$'
+//!       required = true
+//!       [[doctype.key]]
+//!       name = "date"
+//!       regex = 'Date\s*:\s*(\S+)'
+//!       type = "date"
+//!       [[doctype.attach]]
+//!       target = "invoice"
+//!       key = "invoice_number"
+//! "#)?;
+//! assert_eq!(rules.doctype_names(), ["invoice"]);
+//!
+//! let pages = vec!["FACTURE\nN° facture : FA-2024-000123\nDate : 15/03/2024".to_string()];
+//! let metadata = BTreeMap::new();
+//! let ev = rules.evaluate(&Input { source: "cli", format: "pdf", pages: &pages, metadata: &metadata });
+//! assert_eq!(ev.doc_type.as_deref(), Some("invoice"));
+//! assert_eq!(ev.keys["date"].value, "2024-03-15");
+//! assert_eq!(ev.targets, [Target {
+//!     kind: TargetKind::Invoice,
+//!     value: "FA-2024-000123".into(),
+//!     key: "invoice_number".into(),
+//! }]);
+//! assert!(ev.problems.is_empty());
+//! # Ok::<(), rules::RulesError>(())
+//! ```
+//!
+//! # Layout
+//!
+//! - [`config`]: TOML model of the rules file, as written (serde, unknown fields denied)
+//! - [`compile`]: compiled [`RuleSet`]: load-time checks and regex compilation
+//! - [`values`]: typed value parsing (text, code, date, amount, integer)
+//! - [`eval`]: evaluation of a document: doctype choice, keys, targets, problems
+//! - [`error`]: [`RulesError`], the load-time errors
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod compile;
+pub mod config;
+pub mod error;
+pub mod eval;
+pub mod values;
+
+pub use compile::RuleSet;
+pub use config::{Occurrence, RulesFile, Settings};
+pub use error::RulesError;
+pub use eval::{Evaluation, Input, KeyValue, Target, TargetKind, UnknownTargetKind};
+pub use values::{ValueError, ValueType};

@@ -1,0 +1,155 @@
+//! The records documents are filed under: clients (imported from the ERP), forms, invoices
+//! (created when an invoice document is filed), and the attachments themselves.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::error::StorageError;
+use crate::model::{Attachment, Client};
+use crate::now_ms;
+
+impl Db {
+    /// Creates or updates a client. Returns whether it was new.
+    pub async fn upsert_client(
+        &self,
+        code: &str,
+        name: &str,
+        extra: &BTreeMap<String, String>,
+    ) -> Result<bool, StorageError> {
+        let existed = self.client(code).await?.is_some();
+        sqlx::query(
+            "INSERT INTO clients (code, name, extra_json, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, extra_json = excluded.extra_json, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(serde_json::to_string(extra).unwrap_or_else(|_| "{}".into()))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(!existed)
+    }
+
+    pub async fn client(&self, code: &str) -> Result<Option<Client>, StorageError> {
+        let Some(row) = sqlx::query("SELECT code, name, extra_json FROM clients WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let extra_text: String = row.try_get("extra_json")?;
+        Ok(Some(Client {
+            code: row.try_get("code")?,
+            name: row.try_get("name")?,
+            extra: serde_json::from_str(&extra_text).unwrap_or_default(),
+        }))
+    }
+
+    /// Creates or updates a form record (a paper form type the mailroom files against).
+    pub async fn upsert_form(
+        &self,
+        form_id: &str,
+        name: &str,
+        extra: &BTreeMap<String, String>,
+    ) -> Result<bool, StorageError> {
+        let existed = self.form_exists(form_id).await?;
+        sqlx::query(
+            "INSERT INTO forms (form_id, name, extra_json, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (form_id) DO UPDATE SET name = excluded.name, extra_json = excluded.extra_json, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(form_id)
+        .bind(name)
+        .bind(serde_json::to_string(extra).unwrap_or_else(|_| "{}".into()))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(!existed)
+    }
+
+    pub async fn form_exists(&self, form_id: &str) -> Result<bool, StorageError> {
+        let found: Option<String> = sqlx::query_scalar("SELECT form_id FROM forms WHERE form_id = $1")
+            .bind(form_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// The document an invoice record was created from, if the invoice is known.
+    pub async fn invoice_document(&self, number: &str) -> Result<Option<i64>, StorageError> {
+        let id = sqlx::query_scalar("SELECT doc_id FROM invoices WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    /// The client an invoice record is linked to.
+    pub async fn invoice_client(&self, number: &str) -> Result<Option<String>, StorageError> {
+        let client: Option<Option<String>> = sqlx::query_scalar("SELECT client_code FROM invoices WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(client.flatten())
+    }
+
+    /// Files a document under a record by hand (outside any stage, no lease needed).
+    pub async fn attach_manually(&self, doc_id: i64, attachment: &Attachment) -> Result<bool, StorageError> {
+        let inserted = sqlx::query(
+            "INSERT INTO attachments (doc_id, kind, target, origin, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (doc_id, kind, target) DO NOTHING",
+        )
+        .bind(doc_id)
+        .bind(&attachment.kind)
+        .bind(&attachment.target)
+        .bind(&attachment.origin)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted > 0)
+    }
+
+    /// What a document is filed under.
+    pub async fn attachments(&self, doc_id: i64) -> Result<Vec<Attachment>, StorageError> {
+        let rows = sqlx::query("SELECT kind, target, origin FROM attachments WHERE doc_id = $1 ORDER BY kind, target")
+            .bind(doc_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut attachments = Vec::with_capacity(rows.len());
+        for row in &rows {
+            attachments.push(Attachment {
+                kind: row.try_get("kind")?,
+                target: row.try_get("target")?,
+                origin: row.try_get("origin")?,
+            });
+        }
+        Ok(attachments)
+    }
+
+    /// The documents filed under a record, in id order.
+    pub async fn documents_attached_to(&self, kind: &str, target: &str) -> Result<Vec<i64>, StorageError> {
+        let ids = sqlx::query_scalar("SELECT doc_id FROM attachments WHERE kind = $1 AND target = $2 ORDER BY doc_id")
+            .bind(kind)
+            .bind(target)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids)
+    }
+
+    /// Record counts for summaries: clients, invoices, forms, attachments.
+    pub async fn record_counts(&self) -> Result<BTreeMap<String, i64>, StorageError> {
+        let mut counts = BTreeMap::new();
+        for table in ["clients", "invoices", "forms", "attachments"] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&self.pool)
+                .await?;
+            counts.insert(table.to_string(), n);
+        }
+        Ok(counts)
+    }
+}
