@@ -53,8 +53,8 @@ impl Charset {
 /// The 0x80–0x9F block of Windows-1252 (the rest is Latin-1). Shared with the PDF writer,
 /// whose standard fonts use WinAnsiEncoding, the same table.
 pub const WINDOWS_1252_HIGH: [char; 32] = [
-    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}', '\u{90}', '‘', '’',
-    '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}',
+    '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
 ];
 
 pub fn windows_1252_char(byte: u8) -> char {
@@ -76,29 +76,41 @@ pub fn windows_1252_byte(ch: char) -> Option<u8> {
         .and_then(|index| u8::try_from(0x80 + index).ok())
 }
 
-/// EBCDIC candidates in tie-break order: each euro variant right after its base page.
-const EBCDIC_CANDIDATES: &[u16] = &[
-    37, 1140, 500, 1148, 297, 1147, 273, 1141, 277, 1142, 278, 1143, 280, 1144, 284, 1145, 285, 1146, 871, 1149,
-];
+/// The code pages a guess chooses from, in tie-break order (each euro variant right after its
+/// base page): US/international and French. The other shipped tables (German, Nordic,
+/// Italian, Spanish, UK, Icelandic) share their accented letters' positions with these, so a
+/// guess between them would be a coin toss: they are used when a source or side-car says so.
+const EBCDIC_CANDIDATES: &[u16] = &[37, 1140, 500, 1148, 297, 1147];
 
-/// Whether a sample looks like EBCDIC text rather than ASCII: letters, digits and spaces in
-/// EBCDIC ranges, few printable ASCII bytes.
+/// Whether a sample looks like EBCDIC text rather than ASCII: nearly every byte in EBCDIC's
+/// letter, digit, blank and punctuation ranges, many of them above 0x80 (EBCDIC letters and
+/// digits all are), and not UTF-8. (EBCDIC's blank is ASCII `@`, so ASCII counts prove nothing.)
 pub fn looks_ebcdic(sample: &[u8]) -> bool {
-    if sample.is_empty() {
+    if sample.is_empty() || high_byte_share(sample) < 0.3 {
         return false;
     }
-    let mut ebcdic_text = 0usize;
-    let mut ascii_text = 0usize;
-    for &byte in sample {
-        if matches!(byte, 0x40 | 0x81..=0x89 | 0x91..=0x99 | 0xA2..=0xA9 | 0xC1..=0xC9 | 0xD1..=0xD9 | 0xE2..=0xE9 | 0xF0..=0xF9 | 0x4B..=0x50 | 0x5A..=0x61 | 0x6B..=0x6F | 0x7A..=0x7F | 0x25 | 0x15 | 0x0D | 0x0C)
-        {
-            ebcdic_text += 1;
+    if let Err(error) = std::str::from_utf8(sample) {
+        if error.error_len().is_none() && error.valid_up_to() + 4 >= sample.len() {
+            return false;
         }
-        if matches!(byte, b' '..=b'~' | b'\n' | b'\r' | b'\t' | 0x0C) {
-            ascii_text += 1;
-        }
+    } else {
+        return false;
     }
-    ebcdic_text * 10 >= sample.len() * 9 && ascii_text * 2 < sample.len()
+    let ebcdic_text = sample
+        .iter()
+        .filter(|&&byte| {
+            matches!(byte, 0x40 | 0x81..=0x89 | 0x91..=0x99 | 0xA2..=0xA9 | 0xC1..=0xC9 | 0xD1..=0xD9 | 0xE2..=0xE9 | 0xF0..=0xF9 | 0x4A..=0x50 | 0x5A..=0x61 | 0x6A..=0x6F | 0x79..=0x7F | 0x25 | 0x15 | 0x0D | 0x0C | 0x9F | 0xC0 | 0xD0 | 0xE0)
+        })
+        .count();
+    ebcdic_text * 10 >= sample.len() * 9
+}
+
+/// The share of bytes at or above 0x80.
+pub fn high_byte_share(sample: &[u8]) -> f64 {
+    if sample.is_empty() {
+        return 0.0;
+    }
+    sample.iter().filter(|&&b| b >= 0x80).count() as f64 / sample.len() as f64
 }
 
 /// Picks the EBCDIC code page that makes the most sense of a sample: accented letters inside
@@ -106,7 +118,9 @@ pub fn looks_ebcdic(sample: &[u8]) -> bool {
 pub fn guess_ccsid(sample: &[u8], fallback: u16) -> u16 {
     let mut best = (i64::MIN, fallback);
     for &ccsid in EBCDIC_CANDIDATES {
-        let Some(table) = ebcdic_tables::table(ccsid) else { continue };
+        let Some(table) = ebcdic_tables::table(ccsid) else {
+            continue;
+        };
         let score = score_table(sample, table);
         if score > best.0 {
             best = (score, ccsid);
@@ -121,12 +135,35 @@ pub fn guess_ccsid(sample: &[u8], fallback: u16) -> u16 {
 fn score_table(sample: &[u8], table: &[char; 256]) -> i64 {
     let mut score = 0i64;
     for window in sample.windows(3) {
-        let (before, ch, after) = (table[usize::from(window[0])], table[usize::from(window[1])], table[usize::from(window[2])]);
+        let (before, ch, after) = (
+            table[usize::from(window[0])],
+            table[usize::from(window[1])],
+            table[usize::from(window[2])],
+        );
         let letters_around = i64::from(before.is_alphabetic()) + i64::from(after.is_alphabetic());
         if !ch.is_ascii() && ch.is_alphabetic() {
             score += letters_around;
-        } else if matches!(ch, '@' | '#' | '$' | '{' | '}' | '\\' | '[' | ']' | '|' | '!' | '§' | '£' | '¢' | '¬' | '¦' | '~' | '^' | '`' | '¤')
-            && letters_around == 2
+        } else if matches!(
+            ch,
+            '@' | '#'
+                | '$'
+                | '{'
+                | '}'
+                | '\\'
+                | '['
+                | ']'
+                | '|'
+                | '!'
+                | '§'
+                | '£'
+                | '¢'
+                | '¬'
+                | '¦'
+                | '~'
+                | '^'
+                | '`'
+                | '¤'
+        ) && letters_around == 2
         {
             score -= 2;
         } else if ch == '€' && (before.is_ascii_digit() || before == ' ' || after == ' ') {
@@ -142,7 +179,9 @@ mod tests {
 
     fn encode(text: &str, ccsid: u16) -> Vec<u8> {
         let table = ebcdic_tables::table(ccsid).unwrap();
-        text.chars().map(|ch| table.iter().position(|&c| c == ch).unwrap() as u8).collect()
+        text.chars()
+            .map(|ch| table.iter().position(|&c| c == ch).unwrap() as u8)
+            .collect()
     }
 
     #[test]
@@ -176,19 +215,30 @@ mod tests {
     #[test]
     fn tables_agree_with_the_iconv_reference() {
         // ../shared holds tables generated independently with the same iconv.
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/ibmi/ebcdic-tables");
-        let entries = std::fs::read_dir(&dir).expect("the reference tables in ../shared/samples/ibmi/ebcdic-tables");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/samples/ibmi/ebcdic-tables");
+        let entries = std::fs::read_dir(&dir)
+            .expect("the reference tables in ../shared/samples/ibmi/ebcdic-tables");
         let mut checked = 0;
         for entry in entries {
             let path = entry.unwrap().path();
             let name = path.file_stem().unwrap().to_string_lossy().to_string();
             let ccsid: u16 = name.trim_start_matches("IBM").parse().unwrap();
             let table = ebcdic_tables::table(ccsid).unwrap();
-            for line in std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.starts_with('#')) {
+            for line in std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+            {
                 let mut parts = line.split('\t');
                 let byte = u8::from_str_radix(parts.next().unwrap(), 16).unwrap();
-                let code = u32::from_str_radix(parts.next().unwrap().trim_start_matches("U+"), 16).unwrap();
-                assert_eq!(u32::from(table[usize::from(byte)]), code, "CCSID {ccsid} byte {byte:02X}");
+                let code = u32::from_str_radix(parts.next().unwrap().trim_start_matches("U+"), 16)
+                    .unwrap();
+                assert_eq!(
+                    u32::from(table[usize::from(byte)]),
+                    code,
+                    "CCSID {ccsid} byte {byte:02X}"
+                );
             }
             checked += 1;
         }

@@ -2,6 +2,7 @@
 //! still named, so they wait in quarantine with a clear reason until their converter lands.
 
 use crate::charset::{guess_ccsid, looks_ebcdic, Charset};
+
 use crate::spool::{looks_fcfc, CarriageControl, SpoolLayout, MAX_LINE_BYTES};
 
 /// How many bytes detection looks at.
@@ -67,7 +68,12 @@ pub enum DetectError {
 }
 
 fn hex_prefix(sample: &[u8]) -> String {
-    sample.iter().take(8).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+    sample
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn is_afp(sample: &[u8]) -> bool {
@@ -83,14 +89,17 @@ fn is_scs(sample: &[u8]) -> bool {
     if !looks_ebcdic_or_scs(sample) {
         return false;
     }
-    sample
-        .windows(2)
-        .any(|pair| pair[0] == 0x2B && matches!(pair[1], 0xC1 | 0xC2 | 0xC6 | 0xC8 | 0xD1 | 0xD2 | 0xD3 | 0xD4))
+    sample.windows(2).any(|pair| {
+        pair[0] == 0x2B
+            && matches!(
+                pair[1],
+                0xC1 | 0xC2 | 0xC6 | 0xC8 | 0xD1 | 0xD2 | 0xD3 | 0xD4
+            )
+    })
 }
 
 fn looks_ebcdic_or_scs(sample: &[u8]) -> bool {
-    let ascii_text = sample.iter().filter(|&&b| matches!(b, b' '..=b'~' | b'\n' | b'\r' | b'\t')).count();
-    ascii_text * 2 < sample.len()
+    crate::charset::high_byte_share(sample) >= 0.3 && std::str::from_utf8(sample).is_err()
 }
 
 fn is_email(sample: &[u8]) -> bool {
@@ -106,13 +115,25 @@ fn is_email(sample: &[u8]) -> bool {
         if line.starts_with([' ', '\t']) {
             continue;
         }
-        let Some((name, _)) = line.split_once(':') else { return false };
+        let Some((name, _)) = line.split_once(':') else {
+            return false;
+        };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return false;
         }
         header_lines += 1;
         let lower = name.to_ascii_lowercase();
-        if matches!(lower.as_str(), "from" | "to" | "subject" | "date" | "received" | "mime-version" | "message-id" | "return-path") {
+        if matches!(
+            lower.as_str(),
+            "from"
+                | "to"
+                | "subject"
+                | "date"
+                | "received"
+                | "mime-version"
+                | "message-id"
+                | "return-path"
+        ) {
             known += 1;
         }
     }
@@ -175,7 +196,9 @@ pub fn detect(sample: &[u8], total_size: u64, hints: &SpoolHints) -> Result<Form
         layout.control = control_of(sample, &layout);
         return Ok(Format::TextSpool(layout));
     }
-    let text_like = sample.iter().all(|&b| b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t' | 0x0C | 0x1A | 0x1B));
+    let text_like = sample
+        .iter()
+        .all(|&b| b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t' | 0x0C | 0x1A | 0x1B));
     if !text_like {
         return Err(DetectError::Binary(hex_prefix(sample)));
     }
@@ -185,7 +208,10 @@ pub fn detect(sample: &[u8], total_size: u64, hints: &SpoolHints) -> Result<Form
         Err(error) if error.error_len().is_none() => Charset::Utf8,
         Err(_) => Charset::Windows1252,
     };
-    if layout.record_length.is_none() && !sample.contains(&b'\n') && total_size as usize > MAX_LINE_BYTES {
+    if layout.record_length.is_none()
+        && !sample.contains(&b'\n')
+        && total_size as usize > MAX_LINE_BYTES
+    {
         return Err(DetectError::NoLineEnd(sample.len()));
     }
     layout.control = control_of(sample, &layout);
@@ -219,40 +245,75 @@ mod tests {
     use super::*;
 
     fn detect_bytes(bytes: &[u8]) -> Result<Format, DetectError> {
-        detect(&bytes[..bytes.len().min(SNIFF_BYTES)], bytes.len() as u64, &SpoolHints::default())
+        detect(
+            &bytes[..bytes.len().min(SNIFF_BYTES)],
+            bytes.len() as u64,
+            &SpoolHints::default(),
+        )
     }
 
     #[test]
     fn formats_by_content() {
         assert_eq!(detect_bytes(b"%PDF-1.7\n...").unwrap().name(), "pdf");
         assert_eq!(detect_bytes(b"II*\0rest").unwrap().name(), "tiff");
-        assert_eq!(detect_bytes(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap().name(), "jpeg");
-        assert_eq!(detect_bytes(b"\x89PNG\r\n\x1a\n....").unwrap().name(), "png");
-        assert_eq!(detect_bytes(&[0x5A, 0x00, 0x10, 0xD3, 0xA8, 0xA8, 0, 0, 0, 0]).unwrap().name(), "afp");
         assert_eq!(
-            detect_bytes(b"From: a@b.fr\r\nTo: c@d.fr\r\nSubject: facture\r\n\r\nbody").unwrap().name(),
+            detect_bytes(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap().name(),
+            "jpeg"
+        );
+        assert_eq!(
+            detect_bytes(b"\x89PNG\r\n\x1a\n....").unwrap().name(),
+            "png"
+        );
+        assert_eq!(
+            detect_bytes(&[0x5A, 0x00, 0x10, 0xD3, 0xA8, 0xA8, 0, 0, 0, 0])
+                .unwrap()
+                .name(),
+            "afp"
+        );
+        assert_eq!(
+            detect_bytes(b"From: a@b.fr\r\nTo: c@d.fr\r\nSubject: facture\r\n\r\nbody")
+                .unwrap()
+                .name(),
             "email"
         );
         // SCS: EBCDIC text with a 2B D2 escape (SPPS).
-        let scs = [0x2B, 0xD2, 0x06, 0x40, 0x2E, 0x84, 0x41, 0xC1, 0xC1, 0xC2, 0xC3, 0x15, 0xC1, 0xC2];
+        let scs = [
+            0x2B, 0xD2, 0x06, 0x40, 0x2E, 0x84, 0x41, 0xC1, 0xC1, 0xC2, 0xC3, 0x15, 0xC1, 0xC2,
+        ];
         assert_eq!(detect_bytes(&scs).unwrap().name(), "scs");
     }
 
     #[test]
     fn text_spools_with_their_layout() {
-        let Format::TextSpool(layout) = detect_bytes("1ACME\r\n Date : 15/03/2024 €\r\n".as_bytes()).unwrap() else {
+        let Format::TextSpool(layout) =
+            detect_bytes("1ACME\r\n Date : 15/03/2024 €\r\n".as_bytes()).unwrap()
+        else {
             panic!("not a spool")
         };
-        assert_eq!((layout.charset, layout.control), (Charset::Utf8, CarriageControl::Fcfc));
-        let Format::TextSpool(layout) = detect_bytes(b"ACME caf\xe9\n\x0cpage 2\n").unwrap() else { panic!() };
-        assert_eq!((layout.charset, layout.control), (Charset::Windows1252, CarriageControl::None));
+        assert_eq!(
+            (layout.charset, layout.control),
+            (Charset::Utf8, CarriageControl::Fcfc)
+        );
+        let Format::TextSpool(layout) = detect_bytes(b"ACME caf\xe9\n\x0cpage 2\n").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (layout.charset, layout.control),
+            (Charset::Windows1252, CarriageControl::None)
+        );
     }
 
     #[test]
     fn bad_input_gets_a_reason() {
         assert_eq!(detect_bytes(b""), Err(DetectError::Empty));
-        assert!(matches!(detect_bytes(&[0x7F, b'E', b'L', b'F', 2, 1, 1, 0]), Err(DetectError::Binary(_))));
+        assert!(matches!(
+            detect_bytes(&[0x7F, b'E', b'L', b'F', 2, 1, 1, 0]),
+            Err(DetectError::Binary(_))
+        ));
         let no_line_end = vec![b'x'; SNIFF_BYTES];
-        assert_eq!(detect(&no_line_end, 200 << 20, &SpoolHints::default()), Err(DetectError::NoLineEnd(SNIFF_BYTES)));
+        assert_eq!(
+            detect(&no_line_end, 200 << 20, &SpoolHints::default()),
+            Err(DetectError::NoLineEnd(SNIFF_BYTES))
+        );
     }
 }

@@ -44,6 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use detect::{Format, SpoolHints};
+pub use stages::index_doc;
 pub use stages::{Outcome, Plan, Stage, StageError};
 pub use worker::Worker;
 
@@ -58,7 +59,8 @@ pub fn convert_spool_file(
     use std::io::Write;
     let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(input)?);
     let pdf_file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(pdf_out)?);
-    let mut text_file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(text_out)?);
+    let mut text_file =
+        std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(text_out)?);
     let mut writer = pdf::PdfWriter::new(pdf_file, layout.lines_per_page, layout.columns)?;
     let pages = spool::paginate(reader, layout, |page| {
         if page.number > 1 {
@@ -68,8 +70,15 @@ pub fn convert_spool_file(
         text_file.write_all(b"\n")?;
         writer.add_page(page)
     })?;
-    writer.finish()?.into_inner().map_err(|error| error.into_error())?.sync_all()?;
-    text_file.into_inner().map_err(|error| error.into_error())?.sync_all()?;
+    writer
+        .finish()?
+        .into_inner()
+        .map_err(|error| error.into_error())?
+        .sync_all()?;
+    text_file
+        .into_inner()
+        .map_err(|error| error.into_error())?
+        .sync_all()?;
     Ok(pages)
 }
 

@@ -65,7 +65,12 @@ impl Geometry {
         let line_pitch = ((height - 2.0 * MARGIN) / rows).min(12.0);
         let fit_width = (width - 2.0 * MARGIN) / (grid_columns.max(1) as f32 * COURIER_ADVANCE);
         let font_size = fit_width.min(line_pitch).min(12.0);
-        Geometry { width, height, line_pitch, font_size }
+        Geometry {
+            width,
+            height,
+            line_pitch,
+            font_size,
+        }
     }
 }
 
@@ -125,13 +130,18 @@ impl<W: Write> PdfWriter<W> {
         self.content.clear();
         self.render(page, &geometry)?;
         self.compressed.clear();
-        let mut encoder = ZlibEncoder::new(std::mem::take(&mut self.compressed), Compression::fast());
+        let mut encoder =
+            ZlibEncoder::new(std::mem::take(&mut self.compressed), Compression::fast());
         encoder.write_all(&self.content)?;
         self.compressed = encoder.finish()?;
 
         let content_id = self.next_id();
         self.begin_object(content_id)?;
-        write!(self.out, "<< /Length {} /Filter /FlateDecode >>\nstream\n", self.compressed.len())?;
+        write!(
+            self.out,
+            "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            self.compressed.len()
+        )?;
         self.out.write_all(&self.compressed)?;
         self.out.write_all(b"\nendstream\nendobj\n")?;
 
@@ -153,8 +163,11 @@ impl<W: Write> PdfWriter<W> {
         let mut underlines: Vec<(f32, f32, f32)> = Vec::new();
         self.content.extend_from_slice(b"BT\n");
         for (row, line) in page.lines.iter().enumerate() {
-            let Some(last) = line.chars.iter().rposition(|&c| c != ' ') else { continue };
-            let baseline = top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22;
+            let Some(last) = line.chars.iter().rposition(|&c| c != ' ') else {
+                continue;
+            };
+            let baseline =
+                top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22;
             write!(self.content, "1 0 0 1 {MARGIN:.2} {baseline:.2} Tm\n")?;
             let mut start = 0;
             while start <= last {
@@ -163,7 +176,11 @@ impl<W: Write> PdfWriter<W> {
                 while end <= last && (line.flags[end] & BOLD != 0) == bold {
                     end += 1;
                 }
-                write!(self.content, "/{} {size:.2} Tf ", if bold { "F2" } else { "F1" })?;
+                write!(
+                    self.content,
+                    "/{} {size:.2} Tf ",
+                    if bold { "F2" } else { "F1" }
+                )?;
                 self.string.clear();
                 for &ch in &line.chars[start..end] {
                     let byte = windows_1252_byte(ch).unwrap_or(b'?');
@@ -188,7 +205,11 @@ impl<W: Write> PdfWriter<W> {
                     column += 1;
                 }
                 let y = baseline - size * 0.15;
-                underlines.push((MARGIN + first as f32 * char_width, MARGIN + column as f32 * char_width, y));
+                underlines.push((
+                    MARGIN + first as f32 * char_width,
+                    MARGIN + column as f32 * char_width,
+                    y,
+                ));
             }
         }
         self.content.extend_from_slice(b"ET\n");
@@ -208,7 +229,11 @@ impl<W: Write> PdfWriter<W> {
     /// Writes the page tree, catalog, info and cross-reference table; returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.begin_object(PAGES)?;
-        write!(self.out, "<< /Type /Pages /Count {} /Kids [", self.page_objects.len())?;
+        write!(
+            self.out,
+            "<< /Type /Pages /Count {} /Kids [",
+            self.page_objects.len()
+        )?;
         for (index, id) in self.page_objects.iter().enumerate() {
             if index % 16 == 0 {
                 self.out.write_all(b"\n")?;
@@ -217,11 +242,22 @@ impl<W: Write> PdfWriter<W> {
         }
         self.out.write_all(b"] >>\nendobj\n")?;
         self.begin_object(CATALOG)?;
-        write!(self.out, "<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n")?;
+        write!(
+            self.out,
+            "<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n"
+        )?;
         self.begin_object(INFO)?;
-        write!(self.out, "<< /Producer (Greffier {}) >>\nendobj\n", env!("CARGO_PKG_VERSION"))?;
+        write!(
+            self.out,
+            "<< /Producer (Greffier {}) >>\nendobj\n",
+            env!("CARGO_PKG_VERSION")
+        )?;
         let xref = self.out.written;
-        write!(self.out, "xref\n0 {}\n0000000000 65535 f \n", self.offsets.len())?;
+        write!(
+            self.out,
+            "xref\n0 {}\n0000000000 65535 f \n",
+            self.offsets.len()
+        )?;
         for offset in self.offsets.iter().skip(1) {
             write!(self.out, "{offset:010} 00000 n \n")?;
         }
@@ -242,7 +278,10 @@ mod tests {
 
     #[test]
     fn a_spool_becomes_a_pdf_that_lopdf_can_read_back() {
-        let layout = SpoolLayout { control: CarriageControl::Fcfc, ..SpoolLayout::default() };
+        let layout = SpoolLayout {
+            control: CarriageControl::Fcfc,
+            ..SpoolLayout::default()
+        };
         let input = "1ACME SARL   FACTURE (suite)\n Total TTC : 1 234,56 €\n1Page 2 (œuvre)\n";
         let mut writer = PdfWriter::new(Vec::new(), layout.lines_per_page, layout.columns).unwrap();
         let pages = paginate(input.as_bytes(), &layout, |page| writer.add_page(page)).unwrap();

@@ -12,7 +12,8 @@ pub enum PdfTextError {
 
 /// Page texts in page order. A page without a text layer (a scan) gives an empty string.
 pub fn pdf_pages_text(bytes: &[u8]) -> Result<Vec<String>, PdfTextError> {
-    let document = lopdf::Document::load_mem(bytes).map_err(|error| PdfTextError::Unreadable(error.to_string()))?;
+    let document = lopdf::Document::load_mem(bytes)
+        .map_err(|error| PdfTextError::Unreadable(error.to_string()))?;
     if document.is_encrypted() {
         return Err(PdfTextError::Encrypted);
     }

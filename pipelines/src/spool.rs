@@ -58,7 +58,13 @@ pub struct SpoolLayout {
 
 impl Default for SpoolLayout {
     fn default() -> Self {
-        SpoolLayout { charset: Charset::Utf8, control: CarriageControl::None, record_length: None, lines_per_page: 66, columns: 132 }
+        SpoolLayout {
+            charset: Charset::Utf8,
+            control: CarriageControl::None,
+            record_length: None,
+            lines_per_page: 66,
+            columns: 132,
+        }
     }
 }
 
@@ -126,7 +132,12 @@ impl Page {
     pub fn width(&self) -> usize {
         self.lines
             .iter()
-            .map(|line| line.chars.iter().rposition(|&c| c != ' ').map_or(0, |p| p + 1))
+            .map(|line| {
+                line.chars
+                    .iter()
+                    .rposition(|&c| c != ' ')
+                    .map_or(0, |p| p + 1)
+            })
             .max()
             .unwrap_or(0)
     }
@@ -215,7 +226,12 @@ impl<F: FnMut(&Page) -> io::Result<()>> PageBuilder<'_, F> {
 }
 
 /// Reads the next record into `record` (without its line end). Returns `Ok(false)` at the end.
-fn read_record<R: BufRead>(reader: &mut R, layout: &SpoolLayout, record: &mut Vec<u8>, index: u64) -> Result<bool, SpoolError> {
+fn read_record<R: BufRead>(
+    reader: &mut R,
+    layout: &SpoolLayout,
+    record: &mut Vec<u8>,
+    index: u64,
+) -> Result<bool, SpoolError> {
     record.clear();
     if let Some(length) = layout.record_length {
         while record.len() < length {
@@ -235,7 +251,11 @@ fn read_record<R: BufRead>(reader: &mut R, layout: &SpoolLayout, record: &mut Ve
         if available.is_empty() {
             return Ok(!record.is_empty());
         }
-        let end = if ebcdic { memchr::memchr2(0x25, 0x15, available) } else { memchr::memchr(b'\n', available) };
+        let end = if ebcdic {
+            memchr::memchr2(0x25, 0x15, available)
+        } else {
+            memchr::memchr(b'\n', available)
+        };
         let take = end.unwrap_or(available.len());
         if record.len() + take > MAX_LINE_BYTES {
             return Err(SpoolError::LineTooLong { record: index + 1 });
@@ -260,7 +280,14 @@ pub fn paginate<R: BufRead>(
     layout: &SpoolLayout,
     on_page: impl FnMut(&Page) -> io::Result<()>,
 ) -> Result<usize, SpoolError> {
-    let mut builder = PageBuilder { layout, page: Page::default(), row: 0, has_content: false, pages: 0, on_page };
+    let mut builder = PageBuilder {
+        layout,
+        page: Page::default(),
+        row: 0,
+        has_content: false,
+        pages: 0,
+        on_page,
+    };
     let mut record = Vec::with_capacity(512);
     let mut text = String::with_capacity(512);
     let mut chars: Vec<char> = Vec::with_capacity(512);
@@ -303,7 +330,11 @@ pub fn looks_fcfc(lines: &[&str]) -> bool {
     if !lines.peek().is_some_and(|first| first.starts_with('1')) {
         return false;
     }
-    lines.all(|line| line.chars().next().is_some_and(|c| matches!(c, ' ' | '0' | '-' | '+' | '1'..='9' | 'A'..='C')))
+    lines.all(|line| {
+        line.chars()
+            .next()
+            .is_some_and(|c| matches!(c, ' ' | '0' | '-' | '+' | '1'..='9' | 'A'..='C'))
+    })
 }
 
 #[cfg(test)]
@@ -322,18 +353,28 @@ mod tests {
 
     #[test]
     fn fcfc_controls_space_skip_and_overprint() {
-        let input = "1ACME SARL\r\n0N° facture : FA-1\r\n Date\r\n+____\r\n-Total\r\n1Page deux\r\n";
-        let layout = SpoolLayout { control: CarriageControl::Fcfc, ..SpoolLayout::default() };
+        let input =
+            "1ACME SARL\r\n0N° facture : FA-1\r\n Date\r\n+____\r\n-Total\r\n1Page deux\r\n";
+        let layout = SpoolLayout {
+            control: CarriageControl::Fcfc,
+            ..SpoolLayout::default()
+        };
         let pages = pages_of(input.as_bytes(), &layout);
         assert_eq!(pages.len(), 2);
-        assert_eq!(pages[0].text(), "ACME SARL\n\nN° facture : FA-1\nDate\n\n\nTotal");
+        assert_eq!(
+            pages[0].text(),
+            "ACME SARL\n\nN° facture : FA-1\nDate\n\n\nTotal"
+        );
         assert_eq!(pages[0].lines[3].flags[..4], [UNDERLINE; 4]);
         assert_eq!(pages[1].text(), "Page deux");
     }
 
     #[test]
     fn same_character_overprint_is_bold() {
-        let layout = SpoolLayout { control: CarriageControl::Fcfc, ..SpoolLayout::default() };
+        let layout = SpoolLayout {
+            control: CarriageControl::Fcfc,
+            ..SpoolLayout::default()
+        };
         let pages = pages_of(b"1TOTAL\n+TOTAL\n", &layout);
         assert_eq!(pages[0].lines[0].flags, vec![BOLD; 5]);
         assert_eq!(pages[0].text(), "TOTAL");
@@ -341,7 +382,10 @@ mod tests {
 
     #[test]
     fn form_feeds_and_overflow_make_pages() {
-        let layout = SpoolLayout { lines_per_page: 3, ..SpoolLayout::default() };
+        let layout = SpoolLayout {
+            lines_per_page: 3,
+            ..SpoolLayout::default()
+        };
         let pages = pages_of(b"a\nb\nc\nd\n\x0ce\n\x0c", &layout);
         let texts: Vec<String> = pages.iter().map(Page::text).collect();
         assert_eq!(texts, ["a\nb\nc", "d", "e"]);
@@ -350,7 +394,11 @@ mod tests {
     #[test]
     fn fixed_length_ebcdic_records_without_line_ends() {
         // "AB" and "CD" in CCSID 37, 4-byte records padded with EBCDIC blanks.
-        let layout = SpoolLayout { charset: Charset::Ebcdic(37), record_length: Some(4), ..SpoolLayout::default() };
+        let layout = SpoolLayout {
+            charset: Charset::Ebcdic(37),
+            record_length: Some(4),
+            ..SpoolLayout::default()
+        };
         let pages = pages_of(&[0xC1, 0xC2, 0x40, 0x40, 0xC3, 0xC4, 0x40, 0x40], &layout);
         assert_eq!(pages[0].text(), "AB\nCD");
     }

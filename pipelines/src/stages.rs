@@ -58,7 +58,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn next(events: Vec<String>) -> Outcome {
-        Outcome { events, ..Outcome::default() }
+        Outcome {
+            events,
+            ..Outcome::default()
+        }
     }
 }
 
@@ -68,7 +71,11 @@ pub trait Stage: Send + Sync {
     /// Stable name, stored in `documents.stage` while a document waits for this stage.
     fn name(&self) -> &'static str;
     /// Works on one claimed document, changing its columns; the worker commits them.
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>>;
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>>;
     /// Called after a batch of `run`s, before their commits (the index commits tantivy here).
     fn flush<'a>(&'a self, _ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
         Box::pin(async { Ok(()) })
@@ -105,7 +112,10 @@ impl Plan {
     }
 
     pub fn get(&self, name: &str) -> Option<&dyn Stage> {
-        self.stages.iter().find(|stage| stage.name() == name).map(|stage| stage.as_ref())
+        self.stages
+            .iter()
+            .find(|stage| stage.name() == name)
+            .map(|stage| stage.as_ref())
     }
 
     /// The stage after `name`; `None` after the last.
@@ -133,19 +143,39 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, StageError> {
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
-        Err(error) if error.is_panic() => Err(StageError::Permanent(format!("{what} crashed on this input"))),
-        Err(error) => Err(StageError::Transient(format!("{what} was cancelled: {error}"))),
+        Err(error) if error.is_panic() => Err(StageError::Permanent(format!(
+            "{what} crashed on this input"
+        ))),
+        Err(error) => Err(StageError::Transient(format!(
+            "{what} was cancelled: {error}"
+        ))),
     }
 }
 
 fn spool_hints(ctx: &Context, doc: &Document) -> SpoolHints {
-    let source = ctx.settings.source_hints.get(&doc.source).copied().unwrap_or_default();
+    let source = ctx
+        .settings
+        .source_hints
+        .get(&doc.source)
+        .copied()
+        .unwrap_or_default();
     let defaults = ctx.settings.spool_defaults;
-    let meta = |name: &str| doc.metadata.get(name).and_then(|value| value.parse::<usize>().ok());
+    let meta = |name: &str| {
+        doc.metadata
+            .get(name)
+            .and_then(|value| value.parse::<usize>().ok())
+    };
     SpoolHints {
-        ccsid: meta("ccsid").and_then(|v| u16::try_from(v).ok()).or(source.ccsid).or(defaults.ccsid),
-        record_length: meta("record_length").or(source.record_length).or(defaults.record_length),
-        lines_per_page: meta("page_length").or(source.lines_per_page).or(defaults.lines_per_page),
+        ccsid: meta("ccsid")
+            .and_then(|v| u16::try_from(v).ok())
+            .or(source.ccsid)
+            .or(defaults.ccsid),
+        record_length: meta("record_length")
+            .or(source.record_length)
+            .or(defaults.record_length),
+        lines_per_page: meta("page_length")
+            .or(source.lines_per_page)
+            .or(defaults.lines_per_page),
         columns: meta("page_width").or(source.columns).or(defaults.columns),
     }
 }
@@ -158,7 +188,11 @@ impl Stage for Detect {
         "detect"
     }
 
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             let key = original_key(doc)?;
             let (sample, size) = ctx.blobs.get_prefix(key, SNIFF_BYTES as u64).await?;
@@ -170,19 +204,30 @@ impl Stage for Detect {
                     limit as f64 / 1048576.0
                 )));
             }
-            let format = detect(&sample, size, &spool_hints(ctx, doc)).map_err(|error: DetectError| StageError::Permanent(error.to_string()))?;
+            let format = detect(&sample, size, &spool_hints(ctx, doc))
+                .map_err(|error: DetectError| StageError::Permanent(error.to_string()))?;
             doc.format = Some(format.name().to_string());
             if !format.has_converter() {
-                return Err(StageError::Permanent(format!("no converter yet for {} documents", format.name())));
+                return Err(StageError::Permanent(format!(
+                    "no converter yet for {} documents",
+                    format.name()
+                )));
             }
             let mut events = vec![format!("format {}", format.name())];
             if let Format::TextSpool(layout) = format {
-                doc.metadata.insert("spool.charset".into(), layout.charset.name());
-                doc.metadata.insert("spool.control".into(), layout.control.name().into());
-                doc.metadata.insert("spool.page_length".into(), layout.lines_per_page.to_string());
-                doc.metadata.insert("spool.page_width".into(), layout.columns.to_string());
+                doc.metadata
+                    .insert("spool.charset".into(), layout.charset.name());
+                doc.metadata
+                    .insert("spool.control".into(), layout.control.name().into());
+                doc.metadata.insert(
+                    "spool.page_length".into(),
+                    layout.lines_per_page.to_string(),
+                );
+                doc.metadata
+                    .insert("spool.page_width".into(), layout.columns.to_string());
                 if let Some(length) = layout.record_length {
-                    doc.metadata.insert("spool.record_length".into(), length.to_string());
+                    doc.metadata
+                        .insert("spool.record_length".into(), length.to_string());
                 }
                 events.push(format!(
                     "spool read as {}, carriage control {}, {}x{}",
@@ -205,7 +250,11 @@ impl Stage for Dedupe {
         "dedupe"
     }
 
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             let Some(hash) = doc.blake3.clone() else {
                 return Ok(Outcome::next(Vec::new()));
@@ -225,13 +274,25 @@ impl Stage for Dedupe {
 
 fn layout_of(doc: &Document) -> Result<SpoolLayout, StageError> {
     let get = |name: &str| doc.metadata.get(name).map(String::as_str);
-    let bad = |what: &str| StageError::Permanent(format!("spool metadata {what} is missing or invalid: run detect again"));
+    let bad = |what: &str| {
+        StageError::Permanent(format!(
+            "spool metadata {what} is missing or invalid: run detect again"
+        ))
+    };
     Ok(SpoolLayout {
-        charset: get("spool.charset").and_then(Charset::from_name).ok_or_else(|| bad("spool.charset"))?,
-        control: get("spool.control").and_then(CarriageControl::from_name).ok_or_else(|| bad("spool.control"))?,
+        charset: get("spool.charset")
+            .and_then(Charset::from_name)
+            .ok_or_else(|| bad("spool.charset"))?,
+        control: get("spool.control")
+            .and_then(CarriageControl::from_name)
+            .ok_or_else(|| bad("spool.control"))?,
         record_length: get("spool.record_length").and_then(|v| v.parse().ok()),
-        lines_per_page: get("spool.page_length").and_then(|v| v.parse().ok()).unwrap_or(66),
-        columns: get("spool.page_width").and_then(|v| v.parse().ok()).unwrap_or(132),
+        lines_per_page: get("spool.page_length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(66),
+        columns: get("spool.page_width")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(132),
     })
 }
 
@@ -247,7 +308,11 @@ impl Stage for Convert {
         "convert"
     }
 
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             match doc.format.as_deref() {
                 Some("pdf") => {
@@ -263,9 +328,13 @@ impl Stage for Convert {
                     ctx.blobs.download_to(original_key(doc)?, &input).await?;
                     let (pdf, text) = (pdf_path.clone(), text_path.clone());
                     let pages = blocking("spool converter", move || {
-                        crate::convert_spool_file(&input, &layout, &pdf, &text).map_err(|error| match error {
-                            crate::spool::SpoolError::Io(io) => StageError::Transient(format!("i/o error: {io}")),
-                            other => StageError::Permanent(other.to_string()),
+                        crate::convert_spool_file(&input, &layout, &pdf, &text).map_err(|error| {
+                            match error {
+                                crate::spool::SpoolError::Io(io) => {
+                                    StageError::Transient(format!("i/o error: {io}"))
+                                }
+                                other => StageError::Permanent(other.to_string()),
+                            }
                         })
                     })
                     .await?;
@@ -279,9 +348,14 @@ impl Stage for Convert {
                     doc.pdf_key = Some(pdf_key);
                     doc.text_key = Some(text_key);
                     doc.pages = i64::try_from(pages).ok();
-                    Ok(Outcome::next(vec![format!("spool converted to a {pages}-page pdf")]))
+                    Ok(Outcome::next(vec![format!(
+                        "spool converted to a {pages}-page pdf"
+                    )]))
                 }
-                other => Err(StageError::Permanent(format!("no converter for format {}", other.unwrap_or("unknown")))),
+                other => Err(StageError::Permanent(format!(
+                    "no converter for format {}",
+                    other.unwrap_or("unknown")
+                ))),
             }
         })
     }
@@ -295,7 +369,11 @@ impl Stage for Text {
         "text"
     }
 
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             if doc.text_key.is_some() {
                 return Ok(Outcome::next(Vec::new()));
@@ -311,12 +389,16 @@ impl Stage for Text {
             .await?;
             let empty_pages = pages.iter().filter(|page| page.trim().is_empty()).count();
             let text_key = derived_key(doc, "text.txt");
-            ctx.blobs.put(&text_key, pages.join("\x0c").into_bytes()).await?;
+            ctx.blobs
+                .put(&text_key, pages.join("\x0c").into_bytes())
+                .await?;
             doc.text_key = Some(text_key);
             doc.pages = i64::try_from(pages.len()).ok();
             let mut events = vec![format!("text layer of {} pages", pages.len())];
             if empty_pages > 0 {
-                events.push(format!("{empty_pages} pages have no text layer (ocr comes later)"));
+                events.push(format!(
+                    "{empty_pages} pages have no text layer (ocr comes later)"
+                ));
             }
             Ok(Outcome::next(events))
         })
@@ -327,7 +409,10 @@ async fn load_text(ctx: &Context, doc: &Document) -> Result<String, StageError> 
     let Some(key) = doc.text_key.as_deref() else {
         return Ok(String::new());
     };
-    let (bytes, _) = ctx.blobs.get_prefix(key, ctx.settings.max_text_bytes).await?;
+    let (bytes, _) = ctx
+        .blobs
+        .get_prefix(key, ctx.settings.max_text_bytes)
+        .await?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -339,10 +424,17 @@ impl Stage for Extract {
         "extract"
     }
 
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             let text = load_text(ctx, doc).await?;
-            let pages: Vec<String> = text.split('\x0c').map(|page| page.trim_end_matches('\n').to_string()).collect();
+            let pages: Vec<String> = text
+                .split('\x0c')
+                .map(|page| page.trim_end_matches('\n').to_string())
+                .collect();
             let format = doc.format.clone().unwrap_or_default();
             let evaluation = ctx.rules.evaluate(&rules::Input {
                 source: &doc.source,
@@ -356,17 +448,29 @@ impl Stage for Extract {
                 None => events.push("no document type matched".into()),
             }
             for (name, key) in &evaluation.keys {
-                events.push(format!("key {name} = {} (rule {}, page {})", key.value, key.rule, key.page));
+                events.push(format!(
+                    "key {name} = {} (rule {}, page {})",
+                    key.value, key.rule, key.page
+                ));
             }
             for problem in &evaluation.problems {
                 events.push(format!("problem: {problem}"));
             }
             doc.doc_type = evaluation.doc_type.clone();
-            doc.keys = evaluation.keys.iter().map(|(name, key)| (name.clone(), key.value.clone())).collect();
-            doc.targets = evaluation.targets.iter().map(|target| format!("{}:{}", target.kind.as_str(), target.value)).collect();
+            doc.keys = evaluation
+                .keys
+                .iter()
+                .map(|(name, key)| (name.clone(), key.value.clone()))
+                .collect();
+            doc.targets = evaluation
+                .targets
+                .iter()
+                .map(|target| format!("{}:{}", target.kind.as_str(), target.value))
+                .collect();
             doc.problems = evaluation.problems.clone();
             if doc.doc_type.is_some() && doc.targets.is_empty() && doc.problems.is_empty() {
-                doc.problems.push("the rules give no record to attach this document to".into());
+                doc.problems
+                    .push("the rules give no record to attach this document to".into());
             }
             Ok(Outcome::next(events))
         })
@@ -381,31 +485,40 @@ impl Stage for Attach {
         "attach"
     }
 
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             let mut events = Vec::new();
             let mut attachments = Vec::new();
             let mut client_code = None;
             let mut invoice_number = None;
             for target in &doc.targets {
-                let Some((kind, value)) = target.split_once(':') else { continue };
+                let Some((kind, value)) = target.split_once(':') else {
+                    continue;
+                };
                 match kind {
                     "client" => {
                         if ctx.db.client(value).await?.is_none() {
-                            doc.problems.push(format!("client {value} is not in the clients table"));
+                            doc.problems
+                                .push(format!("client {value} is not in the clients table"));
                             continue;
                         }
                         client_code = Some(value.to_string());
                     }
                     "form" => {
                         if !ctx.db.form_exists(value).await? {
-                            doc.problems.push(format!("form {value} is not in the forms table"));
+                            doc.problems
+                                .push(format!("form {value} is not in the forms table"));
                             continue;
                         }
                     }
                     "invoice" => invoice_number = Some(value.to_string()),
                     other => {
-                        doc.problems.push(format!("unknown attach target kind {other}"));
+                        doc.problems
+                            .push(format!("unknown attach target kind {other}"));
                         continue;
                     }
                 }
@@ -416,7 +529,9 @@ impl Stage for Attach {
                 });
             }
             if let (Some(number), Some(client)) = (&invoice_number, &client_code) {
-                if let Some(other_client) = ctx.db.invoice_client(number).await?.filter(|c| c != client) {
+                if let Some(other_client) =
+                    ctx.db.invoice_client(number).await?.filter(|c| c != client)
+                {
                     doc.problems.push(format!("invoice {number} is already filed under client {other_client}, not {client}"));
                 }
             }
@@ -427,13 +542,28 @@ impl Stage for Attach {
             let invoice = invoice_number.map(|number| InvoiceRecord {
                 number,
                 client_code: client_code.clone(),
-                date: doc.keys.get("invoice_date").or_else(|| doc.keys.get("date")).cloned(),
-                total: doc.keys.get("total").or_else(|| doc.keys.get("amount")).cloned(),
+                date: doc
+                    .keys
+                    .get("invoice_date")
+                    .or_else(|| doc.keys.get("date"))
+                    .cloned(),
+                total: doc
+                    .keys
+                    .get("total")
+                    .or_else(|| doc.keys.get("amount"))
+                    .cloned(),
             });
             for attachment in &attachments {
                 events.push(format!("attached to {}", attachment.label()));
             }
-            Ok(Outcome { finish: None, events, extras: CommitExtras { attachments, invoice } })
+            Ok(Outcome {
+                finish: None,
+                events,
+                extras: CommitExtras {
+                    attachments,
+                    invoice,
+                },
+            })
         })
     }
 }
@@ -446,7 +576,10 @@ pub struct Index {
 
 fn looks_iso_date(value: &str) -> bool {
     let bytes = value.as_bytes();
-    bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' && value.chars().filter(char::is_ascii_digit).count() == 8
+    bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && value.chars().filter(char::is_ascii_digit).count() == 8
 }
 
 impl Stage for Index {
@@ -458,7 +591,11 @@ impl Stage for Index {
         64
     }
 
-    fn run<'a>(&'a self, ctx: &'a Context, doc: &'a mut Document) -> BoxFuture<'a, Result<Outcome, StageError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a Context,
+        doc: &'a mut Document,
+    ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             let entry = index_doc(ctx, doc).await?;
             self.pending
@@ -472,13 +609,19 @@ impl Stage for Index {
     fn flush<'a>(&'a self, ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
         Box::pin(async move {
             let batch = std::mem::take(
-                &mut *self.pending.lock().map_err(|_| StageError::Transient("index buffer lock poisoned".into()))?,
+                &mut *self
+                    .pending
+                    .lock()
+                    .map_err(|_| StageError::Transient("index buffer lock poisoned".into()))?,
             );
             if batch.is_empty() {
                 return Ok(());
             }
             let index = ctx.index.clone();
-            blocking("search index", move || index.upsert(&batch).map_err(StageError::from)).await
+            blocking("search index", move || {
+                index.upsert(&batch).map_err(StageError::from)
+            })
+            .await
         })
     }
 }
@@ -490,7 +633,11 @@ pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageE
     let mut clients = BTreeSet::new();
     let mut invoices = BTreeSet::new();
     let mut forms = BTreeSet::new();
-    let labels = doc.targets.iter().cloned().chain(attachments.iter().map(Attachment::label));
+    let labels = doc
+        .targets
+        .iter()
+        .cloned()
+        .chain(attachments.iter().map(Attachment::label));
     for label in labels {
         match label.split_once(':') {
             Some(("client", value)) => clients.insert(value.to_string()),
@@ -499,7 +646,11 @@ pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageE
             _ => false,
         };
     }
-    let status = if doc.problems.is_empty() { Status::Filed } else { Status::Review };
+    let status = if doc.problems.is_empty() {
+        Status::Filed
+    } else {
+        Status::Review
+    };
     Ok(IndexDoc {
         id: doc.id,
         text,
@@ -511,7 +662,12 @@ pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageE
         clients: clients.into_iter().collect(),
         invoices: invoices.into_iter().collect(),
         forms: forms.into_iter().collect(),
-        dates: doc.keys.values().filter(|value| looks_iso_date(value)).cloned().collect(),
+        dates: doc
+            .keys
+            .values()
+            .filter(|value| looks_iso_date(value))
+            .cloned()
+            .collect(),
         keys: doc.keys.clone(),
     })
 }

@@ -30,20 +30,35 @@ pub fn backoff(attempts: i64) -> Duration {
 
 impl Worker {
     /// A worker for `stages`, claiming `batch` documents at a time.
-    pub fn new(ctx: Arc<Context>, plan: Arc<Plan>, stages: Vec<&'static str>, batch: i64) -> Worker {
+    pub fn new(
+        ctx: Arc<Context>,
+        plan: Arc<Plan>,
+        stages: Vec<&'static str>,
+        batch: i64,
+    ) -> Worker {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         let owner = format!(
             "{host}/{}/{}",
             std::process::id(),
             WORKER_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        Worker { ctx, plan, stages, batch: batch.max(1), owner }
+        Worker {
+            ctx,
+            plan,
+            stages,
+            batch: batch.max(1),
+            owner,
+        }
     }
 
     /// The standard crew: `count` workers for every stage but the index, and one index worker
     /// (tantivy has a single writer).
     pub fn crew(ctx: Arc<Context>, plan: Arc<Plan>, count: usize) -> Vec<Worker> {
-        let general: Vec<&'static str> = plan.names().into_iter().filter(|name| *name != "index").collect();
+        let general: Vec<&'static str> = plan
+            .names()
+            .into_iter()
+            .filter(|name| *name != "index")
+            .collect();
         let mut crew: Vec<Worker> = (0..count.max(1))
             .map(|_| Worker::new(ctx.clone(), plan.clone(), general.clone(), 1))
             .collect();
@@ -78,7 +93,11 @@ impl Worker {
     /// Claims one batch and handles it. Returns how many documents it handled.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let lease_ms = i64::try_from(self.ctx.settings.lease.as_millis()).unwrap_or(i64::MAX);
-        let claimed = self.ctx.db.claim(&self.stages, &self.owner, lease_ms, self.batch).await?;
+        let claimed = self
+            .ctx
+            .db
+            .claim(&self.stages, &self.owner, lease_ms, self.batch)
+            .await?;
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -88,12 +107,21 @@ impl Worker {
         for mut doc in claimed {
             let stage_name = doc.stage.clone().unwrap_or_default();
             let Some(stage) = self.plan.get(&stage_name) else {
-                self.fail(&doc, &stage_name, StageError::Permanent(format!("unknown stage {stage_name:?}"))).await;
+                self.fail(
+                    &doc,
+                    &stage_name,
+                    StageError::Permanent(format!("unknown stage {stage_name:?}")),
+                )
+                .await;
                 continue;
             };
             let span = tracing::info_span!("stage", doc_id = doc.id, source = %doc.source, stage = %stage_name);
             let _entered = span.enter();
-            let result = tokio::time::timeout(self.ctx.settings.stage_timeout, stage.run(&self.ctx, &mut doc)).await;
+            let result = tokio::time::timeout(
+                self.ctx.settings.stage_timeout,
+                stage.run(&self.ctx, &mut doc),
+            )
+            .await;
             match result {
                 Ok(Ok(outcome)) => {
                     if !stages_run.contains(&stage_name) {
@@ -103,13 +131,18 @@ impl Worker {
                 }
                 Ok(Err(error)) => self.fail(&doc, &stage_name, error).await,
                 Err(_) => {
-                    let error = StageError::Transient(format!("stage timed out after {:?}", self.ctx.settings.stage_timeout));
+                    let error = StageError::Transient(format!(
+                        "stage timed out after {:?}",
+                        self.ctx.settings.stage_timeout
+                    ));
                     self.fail(&doc, &stage_name, error).await;
                 }
             }
         }
         for stage_name in &stages_run {
-            let Some(stage) = self.plan.get(stage_name) else { continue };
+            let Some(stage) = self.plan.get(stage_name) else {
+                continue;
+            };
             if let Err(error) = stage.flush(&self.ctx).await {
                 for (doc, name, _) in done.iter().filter(|(_, name, _)| name == stage_name) {
                     self.fail(doc, name, error.clone()).await;
@@ -132,12 +165,20 @@ impl Worker {
                 None => (None, Status::Review),
             },
         };
-        let mut events: Vec<(String, String)> =
-            outcome.events.into_iter().map(|message| (stage_name.to_string(), message)).collect();
+        let mut events: Vec<(String, String)> = outcome
+            .events
+            .into_iter()
+            .map(|message| (stage_name.to_string(), message))
+            .collect();
         if status.is_settled() {
             events.push((stage_name.to_string(), format!("document {status}")));
         }
-        match self.ctx.db.commit(&doc, &self.owner, next, status, &events, &outcome.extras).await {
+        match self
+            .ctx
+            .db
+            .commit(&doc, &self.owner, next, status, &events, &outcome.extras)
+            .await
+        {
             Ok(()) => {
                 tracing::debug!(doc_id = doc.id, stage = stage_name, next = next.unwrap_or("-"), %status, "stage committed");
                 if status.is_settled() {
@@ -145,7 +186,11 @@ impl Worker {
                 }
             }
             Err(StorageError::LeaseLost { .. }) => {
-                tracing::warn!(doc_id = doc.id, stage = stage_name, "lease lost before commit: another worker redoes the stage");
+                tracing::warn!(
+                    doc_id = doc.id,
+                    stage = stage_name,
+                    "lease lost before commit: another worker redoes the stage"
+                );
             }
             Err(error) => {
                 tracing::warn!(doc_id = doc.id, stage = stage_name, %error, "cannot commit stage: it will run again when the lease expires");
@@ -157,16 +202,32 @@ impl Worker {
         let max_attempts = self.ctx.settings.max_attempts;
         let result = if !error.is_transient() {
             tracing::warn!(doc_id = doc.id, stage = stage_name, %error, "quarantined");
-            self.ctx.db.quarantine(doc.id, &self.owner, stage_name, &error.to_string()).await
+            self.ctx
+                .db
+                .quarantine(doc.id, &self.owner, stage_name, &error.to_string())
+                .await
         } else if doc.attempts >= max_attempts {
             let reason = format!("gave up after {} attempts: {error}", doc.attempts);
             tracing::warn!(doc_id = doc.id, stage = stage_name, %reason, "quarantined");
-            self.ctx.db.quarantine(doc.id, &self.owner, stage_name, &reason).await
+            self.ctx
+                .db
+                .quarantine(doc.id, &self.owner, stage_name, &reason)
+                .await
         } else {
             let delay = backoff(doc.attempts);
             tracing::info!(doc_id = doc.id, stage = stage_name, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
-            let run_after = storage::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-            self.ctx.db.retry_later(doc.id, &self.owner, stage_name, &error.to_string(), run_after).await
+            let run_after =
+                storage::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            self.ctx
+                .db
+                .retry_later(
+                    doc.id,
+                    &self.owner,
+                    stage_name,
+                    &error.to_string(),
+                    run_after,
+                )
+                .await
         };
         if let Err(error) = result {
             tracing::warn!(doc_id = doc.id, stage = stage_name, %error, "cannot record the failure: the lease will expire and the stage run again");

@@ -41,12 +41,18 @@ impl Blobs {
     pub fn local(dir: &Path) -> Result<Blobs, StorageError> {
         std::fs::create_dir_all(dir)?;
         let store = LocalFileSystem::new_with_prefix(dir)?;
-        Ok(Blobs { store: Arc::new(store), description: format!("file://{}", dir.display()) })
+        Ok(Blobs {
+            store: Arc::new(store),
+            description: format!("file://{}", dir.display()),
+        })
     }
 
     /// An in-memory store, for tests.
     pub fn memory() -> Blobs {
-        Blobs { store: Arc::new(InMemory::new()), description: "memory://".into() }
+        Blobs {
+            store: Arc::new(InMemory::new()),
+            description: "memory://".into(),
+        }
     }
 
     /// `file:///abs/dir` or `memory://`. S3 (`s3://bucket`) comes with the scale-out issue.
@@ -57,7 +63,9 @@ impl Blobs {
         if url == "memory://" || url == "memory:///" {
             return Ok(Blobs::memory());
         }
-        Err(StorageError::Invalid(format!("unsupported blob store url {url:?}: use file:///DIR or memory://")))
+        Err(StorageError::Invalid(format!(
+            "unsupported blob store url {url:?}: use file:///DIR or memory://"
+        )))
     }
 
     pub fn describe(&self) -> &str {
@@ -66,7 +74,10 @@ impl Blobs {
 
     /// Streams `reader` into the store, hashing it on the way, and files it under
     /// `originals/<blake3>`. An original already stored is kept as it is (written once).
-    pub async fn store_original<R: AsyncRead + Unpin>(&self, mut reader: R) -> Result<StoredOriginal, StorageError> {
+    pub async fn store_original<R: AsyncRead + Unpin>(
+        &self,
+        mut reader: R,
+    ) -> Result<StoredOriginal, StorageError> {
         let staging = BlobPath::from(format!(
             "staging/{}-{}-{}",
             std::process::id(),
@@ -95,19 +106,29 @@ impl Blobs {
         writer.finish().await?;
         let blake3 = hasher.finalize().to_hex().to_string();
         let key = format!("originals/{blake3}");
-        match self.store.rename_if_not_exists(&staging, &BlobPath::from(key.as_str())).await {
+        match self
+            .store
+            .rename_if_not_exists(&staging, &BlobPath::from(key.as_str()))
+            .await
+        {
             Ok(()) => {}
             Err(object_store::Error::AlreadyExists { .. }) => {
                 self.store.delete(&staging).await?;
             }
             Err(error) => return Err(error.into()),
         }
-        Ok(StoredOriginal { key, blake3, size: i64::try_from(size).unwrap_or(i64::MAX) })
+        Ok(StoredOriginal {
+            key,
+            blake3,
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+        })
     }
 
     /// Writes (or overwrites) a small blob.
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
-        self.store.put(&BlobPath::from(key), PutPayload::from(bytes)).await?;
+        self.store
+            .put(&BlobPath::from(key), PutPayload::from(bytes))
+            .await?;
         Ok(())
     }
 
@@ -167,16 +188,20 @@ impl Blobs {
         Ok(size)
     }
 
-    /// Streams a blob to a writer (the CLI's `cat`).
-    pub async fn copy_to<W: tokio::io::AsyncWrite + Unpin>(&self, key: &str, out: &mut W) -> Result<u64, StorageError> {
+    /// Streams a blob to a (blocking) writer, chunk by chunk: the CLI's `cat` to stdout.
+    pub async fn copy_to<W: std::io::Write>(
+        &self,
+        key: &str,
+        out: &mut W,
+    ) -> Result<u64, StorageError> {
         let mut stream = self.store.get(&BlobPath::from(key)).await?.into_stream();
         let mut size = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             size += chunk.len() as u64;
-            out.write_all(&chunk).await?;
+            out.write_all(&chunk)?;
         }
-        out.flush().await?;
+        out.flush()?;
         Ok(size)
     }
 
@@ -208,10 +233,19 @@ mod tests {
     #[tokio::test]
     async fn an_original_is_stored_once_under_its_hash() {
         let blobs = Blobs::memory();
-        let first = blobs.store_original(&b"facture FA-2024-000201"[..]).await.unwrap();
-        let second = blobs.store_original(&b"facture FA-2024-000201"[..]).await.unwrap();
+        let first = blobs
+            .store_original(&b"facture FA-2024-000201"[..])
+            .await
+            .unwrap();
+        let second = blobs
+            .store_original(&b"facture FA-2024-000201"[..])
+            .await
+            .unwrap();
         assert_eq!(first, second);
-        assert_eq!(first.blake3, blake3::hash(b"facture FA-2024-000201").to_hex().to_string());
+        assert_eq!(
+            first.blake3,
+            blake3::hash(b"facture FA-2024-000201").to_hex().to_string()
+        );
         assert_eq!(blobs.count("originals").await.unwrap(), 1);
         assert_eq!(blobs.count("staging").await.unwrap(), 0);
     }

@@ -18,7 +18,11 @@ pub enum StorageError {
     #[error("document {0} not found")]
     NotFound(i64),
     #[error("bad stored value in {column} of document {doc_id}: {reason}")]
-    Corrupt { doc_id: i64, column: &'static str, reason: String },
+    Corrupt {
+        doc_id: i64,
+        column: &'static str,
+        reason: String,
+    },
     #[error("unsupported database url {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("{0}")]

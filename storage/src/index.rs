@@ -10,10 +10,12 @@ use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::QueryParser;
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED,
-    STORED, STRING,
+    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions, Value,
+    FAST, INDEXED, STORED, STRING,
 };
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::error::StorageError;
@@ -81,7 +83,11 @@ fn schema() -> (Schema, Fields) {
     let text_options = TextOptions::default().set_indexing_options(words.clone());
     let raw_json = JsonObjectOptions::default()
         .set_stored()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic));
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic),
+        );
     let fields = Fields {
         id: builder.add_u64_field("id", INDEXED | STORED | FAST),
         text: builder.add_text_field("text", text_options.clone()),
@@ -104,7 +110,12 @@ impl SearchIndex {
     pub fn open(dir: &Path) -> Result<SearchIndex, StorageError> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
-        let directory = MmapDirectory::open(dir).map_err(|error| StorageError::Invalid(format!("cannot open index folder {}: {error}", dir.display())))?;
+        let directory = MmapDirectory::open(dir).map_err(|error| {
+            StorageError::Invalid(format!(
+                "cannot open index folder {}: {error}",
+                dir.display()
+            ))
+        })?;
         let index = Index::open_or_create(directory, schema)?;
         let french = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(64))
@@ -112,12 +123,26 @@ impl SearchIndex {
             .filter(AsciiFoldingFilter)
             .build();
         index.tokenizers().register("fr", french);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { index, reader, fields, writer: Mutex::new(None) })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            writer: Mutex::new(None),
+        })
     }
 
-    fn with_writer<T>(&self, work: impl FnOnce(&mut IndexWriter, &Fields) -> Result<T, StorageError>) -> Result<T, StorageError> {
-        let mut guard = self.writer.lock().map_err(|_| StorageError::Invalid("index writer lock poisoned".into()))?;
+    fn with_writer<T>(
+        &self,
+        work: impl FnOnce(&mut IndexWriter, &Fields) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| StorageError::Invalid("index writer lock poisoned".into()))?;
         if guard.is_none() {
             *guard = Some(self.index.writer_with_num_threads(1, 50_000_000)?);
         }
@@ -156,7 +181,12 @@ impl SearchIndex {
                 let keys: BTreeMap<String, tantivy::schema::OwnedValue> = doc
                     .keys
                     .iter()
-                    .map(|(name, value)| (name.clone(), tantivy::schema::OwnedValue::Str(value.clone())))
+                    .map(|(name, value)| {
+                        (
+                            name.clone(),
+                            tantivy::schema::OwnedValue::Str(value.clone()),
+                        )
+                    })
                     .collect();
                 entry.add_object(fields.keys, keys);
                 writer.add_document(entry)?;
@@ -180,17 +210,24 @@ impl SearchIndex {
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StorageError> {
         self.reader.reload()?;
         let searcher = self.reader.searcher();
-        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.text, self.fields.path]);
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![self.fields.text, self.fields.path]);
         parser.set_conjunction_by_default();
         let parsed = parser.parse_query(query)?;
         let top = searcher.search(&parsed, &TopDocs::with_limit(limit.max(1)))?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let stored: TantivyDocument = searcher.doc(address)?;
-            let Some(id) = stored.get_first(self.fields.id).and_then(|value| value.as_u64()) else {
+            let Some(id) = stored
+                .get_first(self.fields.id)
+                .and_then(|value| value.as_u64())
+            else {
                 continue;
             };
-            hits.push(SearchHit { id: i64::try_from(id).unwrap_or_default(), score });
+            hits.push(SearchHit {
+                id: i64::try_from(id).unwrap_or_default(),
+                score,
+            });
         }
         Ok(hits)
     }

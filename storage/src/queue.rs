@@ -44,8 +44,16 @@ pub struct CommitExtras {
     pub invoice: Option<InvoiceRecord>,
 }
 
-fn json_map(doc_id: i64, column: &'static str, text: &str) -> Result<BTreeMap<String, String>, StorageError> {
-    serde_json::from_str(text).map_err(|error| StorageError::Corrupt { doc_id, column, reason: error.to_string() })
+fn json_map(
+    doc_id: i64,
+    column: &'static str,
+    text: &str,
+) -> Result<BTreeMap<String, String>, StorageError> {
+    serde_json::from_str(text).map_err(|error| StorageError::Corrupt {
+        doc_id,
+        column,
+        reason: error.to_string(),
+    })
 }
 
 fn document_from_row(row: &AnyRow) -> Result<Document, StorageError> {
@@ -53,7 +61,11 @@ fn document_from_row(row: &AnyRow) -> Result<Document, StorageError> {
     let status_text: String = row.try_get("status")?;
     let status = status_text
         .parse()
-        .map_err(|reason| StorageError::Corrupt { doc_id: id, column: "status", reason })?;
+        .map_err(|reason| StorageError::Corrupt {
+            doc_id: id,
+            column: "status",
+            reason,
+        })?;
     let problems_text: String = row.try_get("problems_json")?;
     let problems = serde_json::from_str(&problems_text).map_err(|error| StorageError::Corrupt {
         doc_id: id,
@@ -84,7 +96,11 @@ fn document_from_row(row: &AnyRow) -> Result<Document, StorageError> {
         text_key: row.try_get("text_key")?,
         doc_type: row.try_get("doc_type")?,
         keys: json_map(id, "keys_json", &row.try_get::<String, _>("keys_json")?)?,
-        metadata: json_map(id, "metadata_json", &row.try_get::<String, _>("metadata_json")?)?,
+        metadata: json_map(
+            id,
+            "metadata_json",
+            &row.try_get::<String, _>("metadata_json")?,
+        )?,
         problems,
         targets,
         attempts: row.try_get("attempts")?,
@@ -132,19 +148,36 @@ impl Db {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(id) = inserted {
-            self.add_event(id, "capture", &format!("captured from {} ({} bytes, blake3 {})", arrival.source_path, original.size, original.blake3))
-                .await?;
+            self.add_event(
+                id,
+                "capture",
+                &format!(
+                    "captured from {} ({} bytes, blake3 {})",
+                    arrival.source_path, original.size, original.blake3
+                ),
+            )
+            .await?;
             return Ok((id, true));
         }
-        let id = self.arrival_id(&arrival.source, &arrival.source_ref).await?.ok_or_else(|| {
-            StorageError::Invalid(format!("arrival {}/{} neither inserted nor found", arrival.source, arrival.source_ref))
-        })?;
+        let id = self
+            .arrival_id(&arrival.source, &arrival.source_ref)
+            .await?
+            .ok_or_else(|| {
+                StorageError::Invalid(format!(
+                    "arrival {}/{} neither inserted nor found",
+                    arrival.source, arrival.source_ref
+                ))
+            })?;
         Ok((id, false))
     }
 
     /// Records an arrival that could not be read (vanished, unreadable): quarantined at once,
     /// with no original, so the failure is visible instead of silent.
-    pub async fn insert_unreadable(&self, arrival: &NewArrival, reason: &str) -> Result<(i64, bool), StorageError> {
+    pub async fn insert_unreadable(
+        &self,
+        arrival: &NewArrival,
+        reason: &str,
+    ) -> Result<(i64, bool), StorageError> {
         let now = now_ms();
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO documents (source, source_ref, source_path, batch, status, failed_stage, last_error, \
@@ -162,21 +195,30 @@ impl Db {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(id) = inserted {
-            self.add_event(id, "capture", &format!("quarantined: {reason}")).await?;
+            self.add_event(id, "capture", &format!("quarantined: {reason}"))
+                .await?;
             return Ok((id, true));
         }
-        let id = self.arrival_id(&arrival.source, &arrival.source_ref).await?.unwrap_or_default();
+        let id = self
+            .arrival_id(&arrival.source, &arrival.source_ref)
+            .await?
+            .unwrap_or_default();
         Ok((id, false))
     }
 
     /// The document a source already made of this arrival: the ledger that keeps a source
     /// from taking the same thing twice.
-    pub async fn arrival_id(&self, source: &str, source_ref: &str) -> Result<Option<i64>, StorageError> {
-        let id = sqlx::query_scalar("SELECT id FROM documents WHERE source = $1 AND source_ref = $2")
-            .bind(source)
-            .bind(source_ref)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn arrival_id(
+        &self,
+        source: &str,
+        source_ref: &str,
+    ) -> Result<Option<i64>, StorageError> {
+        let id =
+            sqlx::query_scalar("SELECT id FROM documents WHERE source = $1 AND source_ref = $2")
+                .bind(source)
+                .bind(source_ref)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(id)
     }
 
@@ -206,7 +248,11 @@ impl Db {
              RETURNING {DOC_COLUMNS}",
             stages = stage_params.join(", "),
         );
-        let mut query = sqlx::query(&sql).bind(owner).bind(now + lease_ms).bind(now).bind(limit);
+        let mut query = sqlx::query(&sql)
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit);
         for stage in stages {
             query = query.bind(*stage);
         }
@@ -326,13 +372,26 @@ impl Db {
         if updated == 0 {
             return Err(StorageError::LeaseLost { doc_id });
         }
-        insert_event(&mut *tx, doc_id, now, stage, &format!("will retry: {error}")).await?;
+        insert_event(
+            &mut *tx,
+            doc_id,
+            now,
+            stage,
+            &format!("will retry: {error}"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// A permanent failure (or transient ones past the limit): out of the queue, with the reason.
-    pub async fn quarantine(&self, doc_id: i64, owner: &str, stage: &str, reason: &str) -> Result<(), StorageError> {
+    pub async fn quarantine(
+        &self,
+        doc_id: i64,
+        owner: &str,
+        stage: &str,
+        reason: &str,
+    ) -> Result<(), StorageError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
@@ -350,7 +409,14 @@ impl Db {
         if updated == 0 {
             return Err(StorageError::LeaseLost { doc_id });
         }
-        insert_event(&mut *tx, doc_id, now, stage, &format!("quarantined: {reason}")).await?;
+        insert_event(
+            &mut *tx,
+            doc_id,
+            now,
+            stage,
+            &format!("quarantined: {reason}"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -380,7 +446,14 @@ impl Db {
             .await?,
         };
         for id in &ids {
-            insert_event(&mut *tx, *id, now, "retry", "sent back to the queue by retry").await?;
+            insert_event(
+                &mut *tx,
+                *id,
+                now,
+                "retry",
+                "sent back to the queue by retry",
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(ids)
@@ -388,7 +461,12 @@ impl Db {
 
     /// Puts a settled document back in the queue at `stage` (after a manual attach, the index
     /// must learn the new client). Keeps its status until the stage commits a new one.
-    pub async fn requeue_at(&self, doc_id: i64, stage: &str, why: &str) -> Result<(), StorageError> {
+    pub async fn requeue_at(
+        &self,
+        doc_id: i64,
+        stage: &str,
+        why: &str,
+    ) -> Result<(), StorageError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
@@ -410,16 +488,22 @@ impl Db {
     }
 
     pub async fn document(&self, id: i64) -> Result<Document, StorageError> {
-        let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StorageError::NotFound(id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StorageError::NotFound(id))?;
         document_from_row(&row)
     }
 
     /// Documents in a status, oldest first.
-    pub async fn documents_with_status(&self, status: Status, limit: i64) -> Result<Vec<Document>, StorageError> {
+    pub async fn documents_with_status(
+        &self,
+        status: Status,
+        limit: i64,
+    ) -> Result<Vec<Document>, StorageError> {
         let rows = sqlx::query(&format!(
             "SELECT {DOC_COLUMNS} FROM documents WHERE status = $1 ORDER BY id LIMIT $2"
         ))
@@ -431,21 +515,29 @@ impl Db {
     }
 
     /// Documents with `id > after`, in id order: for paging through everything (reindex).
-    pub async fn documents_after(&self, after: i64, limit: i64) -> Result<Vec<Document>, StorageError> {
-        let rows = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE id > $1 ORDER BY id LIMIT $2"))
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn documents_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Document>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(document_from_row).collect()
     }
 
     /// The documents of one ingest batch.
     pub async fn batch_documents(&self, batch: &str) -> Result<Vec<Document>, StorageError> {
-        let rows = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE batch = $1 ORDER BY id"))
-            .bind(batch)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE batch = $1 ORDER BY id"
+        ))
+        .bind(batch)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(document_from_row).collect()
     }
 
@@ -469,7 +561,11 @@ impl Db {
 
     /// The first document (lowest id) below `below_id` with these original bytes that is not
     /// itself a duplicate: the one a duplicate points to.
-    pub async fn first_with_hash(&self, blake3: &str, below_id: i64) -> Result<Option<i64>, StorageError> {
+    pub async fn first_with_hash(
+        &self,
+        blake3: &str,
+        below_id: i64,
+    ) -> Result<Option<i64>, StorageError> {
         let id = sqlx::query_scalar(
             "SELECT id FROM documents WHERE blake3 = $1 AND id < $2 AND status <> 'duplicate' ORDER BY id LIMIT 1",
         )
@@ -480,20 +576,30 @@ impl Db {
         Ok(id)
     }
 
-    pub async fn add_event(&self, doc_id: i64, stage: &str, message: &str) -> Result<(), StorageError> {
+    pub async fn add_event(
+        &self,
+        doc_id: i64,
+        stage: &str,
+        message: &str,
+    ) -> Result<(), StorageError> {
         let mut conn = self.pool.acquire().await?;
         insert_event(&mut *conn, doc_id, now_ms(), stage, message).await
     }
 
     /// A document's audit trail, oldest first.
     pub async fn events(&self, doc_id: i64) -> Result<Vec<Event>, StorageError> {
-        let rows = sqlx::query("SELECT at, stage, message FROM events WHERE doc_id = $1 ORDER BY id")
-            .bind(doc_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT at, stage, message FROM events WHERE doc_id = $1 ORDER BY id")
+                .bind(doc_id)
+                .fetch_all(&self.pool)
+                .await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
-            events.push(Event { at: row.try_get("at")?, stage: row.try_get("stage")?, message: row.try_get("message")? });
+            events.push(Event {
+                at: row.try_get("at")?,
+                stage: row.try_get("stage")?,
+                message: row.try_get("message")?,
+            });
         }
         Ok(events)
     }

@@ -72,10 +72,11 @@ impl Db {
     }
 
     pub async fn form_exists(&self, form_id: &str) -> Result<bool, StorageError> {
-        let found: Option<String> = sqlx::query_scalar("SELECT form_id FROM forms WHERE form_id = $1")
-            .bind(form_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT form_id FROM forms WHERE form_id = $1")
+                .bind(form_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 
@@ -90,15 +91,25 @@ impl Db {
 
     /// The client an invoice record is linked to.
     pub async fn invoice_client(&self, number: &str) -> Result<Option<String>, StorageError> {
-        let client: Option<Option<String>> = sqlx::query_scalar("SELECT client_code FROM invoices WHERE number = $1")
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await?;
+        let client: Option<Option<String>> =
+            sqlx::query_scalar("SELECT client_code FROM invoices WHERE number = $1")
+                .bind(number)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(client.flatten())
     }
 
-    /// Files a document under a record by hand (outside any stage, no lease needed).
-    pub async fn attach_manually(&self, doc_id: i64, attachment: &Attachment) -> Result<bool, StorageError> {
+    /// Files a document under a record by hand (a clerk working the review queue): records
+    /// the attachment, clears the review reasons and sends the document back to `index`, so
+    /// search learns about it. Returns whether the attachment is new.
+    pub async fn attach_manually(
+        &self,
+        doc_id: i64,
+        attachment: &Attachment,
+        index_stage: &str,
+    ) -> Result<bool, StorageError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO attachments (doc_id, kind, target, origin, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (doc_id, kind, target) DO NOTHING",
@@ -107,19 +118,45 @@ impl Db {
         .bind(&attachment.kind)
         .bind(&attachment.target)
         .bind(&attachment.origin)
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        let updated = sqlx::query(
+            "UPDATE documents SET problems_json = '[]', status = 'processing', stage = $1, attempts = 0, \
+             run_after = $2, updated_at = $2 WHERE id = $3 AND status IN ('review', 'filed')",
+        )
+        .bind(index_stage)
+        .bind(now)
+        .bind(doc_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StorageError::Invalid(format!(
+                "document {doc_id} is not filed or in review"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO events (doc_id, at, stage, message) VALUES ($1, $2, 'attach', $3)",
+        )
+        .bind(doc_id)
+        .bind(now)
+        .bind(format!("attached to {} by hand", attachment.label()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(inserted > 0)
     }
 
     /// What a document is filed under.
     pub async fn attachments(&self, doc_id: i64) -> Result<Vec<Attachment>, StorageError> {
-        let rows = sqlx::query("SELECT kind, target, origin FROM attachments WHERE doc_id = $1 ORDER BY kind, target")
-            .bind(doc_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT kind, target, origin FROM attachments WHERE doc_id = $1 ORDER BY kind, target",
+        )
+        .bind(doc_id)
+        .fetch_all(&self.pool)
+        .await?;
         let mut attachments = Vec::with_capacity(rows.len());
         for row in &rows {
             attachments.push(Attachment {
@@ -132,12 +169,18 @@ impl Db {
     }
 
     /// The documents filed under a record, in id order.
-    pub async fn documents_attached_to(&self, kind: &str, target: &str) -> Result<Vec<i64>, StorageError> {
-        let ids = sqlx::query_scalar("SELECT doc_id FROM attachments WHERE kind = $1 AND target = $2 ORDER BY doc_id")
-            .bind(kind)
-            .bind(target)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn documents_attached_to(
+        &self,
+        kind: &str,
+        target: &str,
+    ) -> Result<Vec<i64>, StorageError> {
+        let ids = sqlx::query_scalar(
+            "SELECT doc_id FROM attachments WHERE kind = $1 AND target = $2 ORDER BY doc_id",
+        )
+        .bind(kind)
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(ids)
     }
 

@@ -1,0 +1,132 @@
+//! The optional configuration file. Every field has a default, so no file is needed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub blobs: BlobsConfig,
+    #[serde(default)]
+    pub workers: WorkersConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub spool: SpoolConfig,
+    #[serde(default)]
+    pub source: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobsConfig {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConfig {
+    pub count: usize,
+    pub lease_secs: f64,
+    pub max_attempts: i64,
+    pub poll_ms: u64,
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        WorkersConfig {
+            count: 2,
+            lease_secs: 120.0,
+            max_attempts: 5,
+            poll_ms: 100,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_document_mb: u64,
+    pub max_text_mb: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_document_mb: 256,
+            max_text_mb: 16,
+        }
+    }
+}
+
+/// Spool defaults for every source: what neither the bytes nor the source say.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolConfig {
+    pub ccsid: Option<u16>,
+    pub record_length: Option<usize>,
+    pub page_length: Option<usize>,
+    pub page_width: Option<usize>,
+}
+
+impl SpoolConfig {
+    pub fn hints(&self) -> pipelines::SpoolHints {
+        pipelines::SpoolHints {
+            ccsid: self.ccsid,
+            record_length: self.record_length,
+            lines_per_page: self.page_length,
+            columns: self.page_width,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: PathBuf,
+    #[serde(default = "default_after")]
+    pub after: String,
+    #[serde(default = "default_rescan")]
+    pub rescan_secs: f64,
+    #[serde(default = "default_stable")]
+    pub stable_secs: f64,
+    #[serde(flatten)]
+    pub spool: SpoolConfig,
+}
+
+fn default_after() -> String {
+    "keep".into()
+}
+fn default_rescan() -> f64 {
+    30.0
+}
+fn default_stable() -> f64 {
+    2.0
+}
+
+impl Config {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+    }
+}
