@@ -1,0 +1,465 @@
+//! One conformance suite for the queue and the records, run against every database backend:
+//! SQLite (a file, as embedded) and PostgreSQL (a fresh schema per test on the server given
+//! by GREFFIER_TEST_POSTGRES, default postgres://root@127.0.0.1:5432/test). PostgreSQL tests
+//! fail loudly when the server is missing: they never skip.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use storage::{
+    Attachment, Blobs, CommitExtras, Db, InvoiceRecord, NewArrival, Status, StorageError,
+};
+
+async fn sqlite() -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_sqlite(&dir.path().join("greffier.db"))
+        .await
+        .unwrap();
+    (db, dir)
+}
+
+async fn postgres() -> Db {
+    let base = std::env::var("GREFFIER_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap_or_else(|error| panic!("PostgreSQL is required for this test at {base}: {error}"));
+    let schema = format!(
+        "greffier_test_{}_{}",
+        std::process::id(),
+        storage::now_ms() % 1_000_000_000 + rand_suffix()
+    );
+    sqlx::Executor::execute(&mut admin, format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Db::connect(&format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+    .await
+    .unwrap()
+}
+
+fn rand_suffix() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static COUNTER: AtomicI64 = AtomicI64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed) * 1_000_000_007 % 999_983
+}
+
+async fn arrive(db: &Db, blobs: &Blobs, name: &str, bytes: &[u8]) -> i64 {
+    let original = blobs.store_original(bytes).await.unwrap();
+    let arrival = NewArrival {
+        source: "spool-in".into(),
+        source_ref: name.into(),
+        source_path: format!("/spool/{name}"),
+        batch: Some("b1".into()),
+        metadata: BTreeMap::new(),
+    };
+    db.insert_arrival(&arrival, &original, "detect")
+        .await
+        .unwrap()
+        .0
+}
+
+async fn arrivals_are_idempotent(db: Db) {
+    let blobs = Blobs::memory();
+    let original = blobs.store_original(&b"QPRINT"[..]).await.unwrap();
+    let arrival = NewArrival {
+        source: "spool-in".into(),
+        source_ref: "a|1|2".into(),
+        source_path: "/a".into(),
+        ..Default::default()
+    };
+    let (first, new) = db
+        .insert_arrival(&arrival, &original, "detect")
+        .await
+        .unwrap();
+    assert!(new);
+    let (again, new_again) = db
+        .insert_arrival(&arrival, &original, "detect")
+        .await
+        .unwrap();
+    assert_eq!((again, new_again), (first, false));
+    assert_eq!(
+        db.arrival_id("spool-in", "a|1|2").await.unwrap(),
+        Some(first)
+    );
+    let doc = db.document(first).await.unwrap();
+    assert_eq!(
+        (doc.status, doc.stage.as_deref()),
+        (Status::Processing, Some("detect"))
+    );
+    assert_eq!(doc.blake3.as_deref(), Some(original.blake3.as_str()));
+    assert_eq!(db.events(first).await.unwrap().len(), 1);
+}
+
+async fn a_claim_is_a_lease(db: Db) {
+    let blobs = Blobs::memory();
+    let id = arrive(&db, &blobs, "lease", b"one").await;
+    let claimed = db.claim(&["detect"], "worker-a", 60_000, 1).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(
+        db.claim(&["detect"], "worker-b", 60_000, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a held lease is not claimable"
+    );
+    assert!(
+        db.claim(&["convert"], "worker-b", 60_000, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "other stages do not see it"
+    );
+
+    // worker-a stalls; its lease expires and worker-b takes over.
+    let stale = db.claim(&["detect"], "worker-c", 1, 1).await.unwrap();
+    assert!(stale.is_empty());
+    let id2 = arrive(&db, &blobs, "lease2", b"two").await;
+    let short = db.claim(&["detect"], "worker-a", 1, 1).await.unwrap();
+    assert_eq!(short[0].id, id2);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let taken = db.claim(&["detect"], "worker-b", 60_000, 1).await.unwrap();
+    assert_eq!(taken[0].id, id2);
+    assert_eq!(taken[0].attempts, 2);
+    let lost = db
+        .commit(
+            &short[0],
+            "worker-a",
+            Some("dedupe"),
+            Status::Processing,
+            &[],
+            &CommitExtras::default(),
+        )
+        .await;
+    assert!(
+        matches!(lost, Err(StorageError::LeaseLost { .. })),
+        "the old owner commits nothing"
+    );
+    db.commit(
+        &taken[0],
+        "worker-b",
+        Some("dedupe"),
+        Status::Processing,
+        &[("detect".into(), "format pdf".into())],
+        &CommitExtras::default(),
+    )
+    .await
+    .unwrap();
+    let doc = db.document(id2).await.unwrap();
+    assert_eq!(
+        (doc.stage.as_deref(), doc.attempts, doc.lease_owner),
+        (Some("dedupe"), 0, None)
+    );
+    let _ = id;
+}
+
+async fn a_commit_writes_outputs_and_records_together(db: Db) {
+    let blobs = Blobs::memory();
+    let id = arrive(&db, &blobs, "commit", b"FACTURE").await;
+    db.upsert_client("CL004711", "Boulangerie Martin", &BTreeMap::new())
+        .await
+        .unwrap();
+    let mut doc = db
+        .claim(&["detect"], "w", 60_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    doc.format = Some("text-spool".into());
+    doc.keys
+        .insert("invoice_number".into(), "FA-2024-000201".into());
+    doc.targets = vec!["client:CL004711".into(), "invoice:FA-2024-000201".into()];
+    let extras = CommitExtras {
+        attachments: vec![
+            Attachment {
+                kind: "client".into(),
+                target: "CL004711".into(),
+                origin: "rules: invoice".into(),
+            },
+            Attachment {
+                kind: "invoice".into(),
+                target: "FA-2024-000201".into(),
+                origin: "rules: invoice".into(),
+            },
+        ],
+        invoice: Some(InvoiceRecord {
+            number: "FA-2024-000201".into(),
+            client_code: Some("CL004711".into()),
+            date: Some("2024-03-15".into()),
+            total: Some("1481.47".into()),
+        }),
+    };
+    db.commit(
+        &doc,
+        "w",
+        None,
+        Status::Filed,
+        &[("attach".into(), "attached".into())],
+        &extras,
+    )
+    .await
+    .unwrap();
+    let stored = db.document(id).await.unwrap();
+    assert_eq!(stored.status, Status::Filed);
+    assert_eq!(
+        stored.keys.get("invoice_number").map(String::as_str),
+        Some("FA-2024-000201")
+    );
+    assert_eq!(stored.targets, doc.targets);
+    let labels: Vec<String> = db
+        .attachments(id)
+        .await
+        .unwrap()
+        .iter()
+        .map(Attachment::label)
+        .collect();
+    assert_eq!(labels, ["client:CL004711", "invoice:FA-2024-000201"]);
+    assert_eq!(
+        db.invoice_document("FA-2024-000201").await.unwrap(),
+        Some(id)
+    );
+    assert_eq!(
+        db.invoice_client("FA-2024-000201")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("CL004711")
+    );
+    assert_eq!(
+        db.documents_attached_to("client", "CL004711")
+            .await
+            .unwrap(),
+        vec![id]
+    );
+    // A settled document is never claimed again.
+    assert!(db
+        .claim(&["detect", "index"], "w", 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn failures_retry_later_or_quarantine(db: Db) {
+    let blobs = Blobs::memory();
+    let id = arrive(&db, &blobs, "fail", b"garbage").await;
+    let doc = db
+        .claim(&["detect"], "w", 60_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    db.retry_later(
+        doc.id,
+        "w",
+        "detect",
+        "database busy",
+        storage::now_ms() + 60_000,
+    )
+    .await
+    .unwrap();
+    assert!(
+        db.claim(&["detect"], "w", 60_000, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before run_after"
+    );
+    assert_eq!(
+        db.document(id).await.unwrap().last_error.as_deref(),
+        Some("database busy")
+    );
+
+    let id2 = arrive(&db, &blobs, "fail2", b"more garbage").await;
+    let doc2 = db
+        .claim(&["detect"], "w", 60_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(doc2.id, id2);
+    db.quarantine(id2, "w", "detect", "not a known format: binary data")
+        .await
+        .unwrap();
+    let quarantined = db
+        .documents_with_status(Status::Quarantined, 10)
+        .await
+        .unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].failed_stage.as_deref(), Some("detect"));
+    assert_eq!(
+        quarantined[0].last_error.as_deref(),
+        Some("not a known format: binary data")
+    );
+
+    assert_eq!(db.requeue_quarantined(None).await.unwrap(), vec![id2]);
+    let again = db.claim(&["detect"], "w", 60_000, 1).await.unwrap();
+    assert_eq!(again[0].id, id2);
+    assert_eq!(again[0].status, Status::Processing);
+}
+
+async fn unreadable_arrivals_are_quarantined_and_not_retried(db: Db) {
+    let arrival = NewArrival {
+        source: "cli".into(),
+        source_ref: "gone|1".into(),
+        source_path: "gone.txt".into(),
+        ..Default::default()
+    };
+    let (id, new) = db
+        .insert_unreadable(&arrival, "file vanished before it could be read")
+        .await
+        .unwrap();
+    assert!(new);
+    let doc = db.document(id).await.unwrap();
+    assert_eq!(doc.status, Status::Quarantined);
+    assert!(
+        db.requeue_quarantined(Some(id)).await.unwrap().is_empty(),
+        "nothing stored, nothing to retry"
+    );
+}
+
+async fn concurrent_claimers_never_share_a_document(db: Db) {
+    let blobs = Blobs::memory();
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        ids.push(arrive(&db, &blobs, &format!("c{n}"), format!("doc {n}").as_bytes()).await);
+    }
+    let db = Arc::new(db);
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let owner = format!("w{worker}");
+            let mut mine = Vec::new();
+            loop {
+                let claimed = db.claim(&["detect"], &owner, 60_000, 3).await.unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                for doc in claimed {
+                    db.commit(
+                        &doc,
+                        &owner,
+                        Some("dedupe"),
+                        Status::Processing,
+                        &[],
+                        &CommitExtras::default(),
+                    )
+                    .await
+                    .unwrap();
+                    mine.push(doc.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all.sort();
+    assert_eq!(all, ids, "each document claimed exactly once");
+}
+
+async fn duplicates_point_to_the_first(db: Db) {
+    let blobs = Blobs::memory();
+    let first = arrive(&db, &blobs, "d1", b"same bytes").await;
+    let second = arrive(&db, &blobs, "d2", b"same bytes").await;
+    let other = arrive(&db, &blobs, "d3", b"other bytes").await;
+    let hash = db.document(second).await.unwrap().blake3.unwrap();
+    assert_eq!(
+        db.first_with_hash(&hash, second).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(db.first_with_hash(&hash, first).await.unwrap(), None);
+    let other_hash = db.document(other).await.unwrap().blake3.unwrap();
+    assert_eq!(db.first_with_hash(&other_hash, other).await.unwrap(), None);
+    assert_eq!(
+        blobs.count("originals").await.unwrap(),
+        2,
+        "same bytes stored once"
+    );
+}
+
+async fn records_and_manual_attachments(db: Db) {
+    let blobs = Blobs::memory();
+    assert!(db
+        .upsert_client("CL004712", "Transports Lefèvre", &BTreeMap::new())
+        .await
+        .unwrap());
+    assert!(!db
+        .upsert_client("CL004712", "Transports Lefèvre SAS", &BTreeMap::new())
+        .await
+        .unwrap());
+    assert_eq!(
+        db.client("CL004712").await.unwrap().unwrap().name,
+        "Transports Lefèvre SAS"
+    );
+    assert!(db.client("CL009999").await.unwrap().is_none());
+    assert!(db
+        .upsert_form("F-RIB", "Mandat SEPA", &BTreeMap::new())
+        .await
+        .unwrap());
+    assert!(db.form_exists("F-RIB").await.unwrap());
+
+    let id = arrive(&db, &blobs, "review", b"lettre").await;
+    let mut doc = db
+        .claim(&["detect"], "w", 60_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    doc.problems = vec!["no document type matched".into()];
+    db.commit(
+        &doc,
+        "w",
+        None,
+        Status::Review,
+        &[],
+        &CommitExtras::default(),
+    )
+    .await
+    .unwrap();
+    let attachment = Attachment {
+        kind: "client".into(),
+        target: "CL004712".into(),
+        origin: "manual".into(),
+    };
+    assert!(db.attach_manually(id, &attachment, "index").await.unwrap());
+    let doc = db.document(id).await.unwrap();
+    assert_eq!(
+        (doc.status, doc.stage.as_deref()),
+        (Status::Processing, Some("index"))
+    );
+    assert!(doc.problems.is_empty());
+    assert_eq!(db.record_counts().await.unwrap().get("clients"), Some(&1));
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (db, _dir) = super::sqlite().await;
+                super::$name(db).await;
+            })*
+        }
+        mod postgres_backend {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = super::postgres().await;
+                super::$name(db).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    arrivals_are_idempotent,
+    a_claim_is_a_lease,
+    a_commit_writes_outputs_and_records_together,
+    failures_retry_later_or_quarantine,
+    unreadable_arrivals_are_quarantined_and_not_retried,
+    concurrent_claimers_never_share_a_document,
+    duplicates_point_to_the_first,
+    records_and_manual_attachments,
+);
