@@ -257,10 +257,14 @@ impl Stage for Dedupe {
     ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             let Some(hash) = doc.blake3.clone() else {
-                return Ok(Outcome::next(Vec::new()));
+                return Ok(Outcome::next(vec![
+                    "no content hash, nothing to compare".into()
+                ]));
             };
             let Some(first) = ctx.db.first_with_hash(&hash, doc.id).await? else {
-                return Ok(Outcome::next(Vec::new()));
+                return Ok(Outcome::next(
+                    vec!["first document with these bytes".into()],
+                ));
             };
             doc.duplicate_of = Some(first);
             Ok(Outcome {
@@ -376,7 +380,9 @@ impl Stage for Text {
     ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             if doc.text_key.is_some() {
-                return Ok(Outcome::next(Vec::new()));
+                return Ok(Outcome::next(vec![
+                    "text laid out by the spool conversion".into()
+                ]));
             }
             let pdf_key = doc
                 .pdf_key
