@@ -98,8 +98,17 @@ fn is_scs(sample: &[u8]) -> bool {
     })
 }
 
+/// EBCDIC text interleaved with controls: nearly every byte is an EBCDIC letter, digit, blank
+/// or punctuation mark, or a control below 0x40. Random bytes fall well short of that.
 fn looks_ebcdic_or_scs(sample: &[u8]) -> bool {
-    crate::charset::high_byte_share(sample) >= 0.3 && std::str::from_utf8(sample).is_err()
+    if crate::charset::high_byte_share(sample) < 0.3 || std::str::from_utf8(sample).is_ok() {
+        return false;
+    }
+    let plausible = sample
+        .iter()
+        .filter(|&&byte| byte < 0x40 || crate::charset::is_ebcdic_text_byte(byte))
+        .count();
+    plausible * 100 >= sample.len() * 85
 }
 
 fn is_email(sample: &[u8]) -> bool {
