@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the whole Greffier test suite: unit tests, the queue/records conformance suite on
+# SQLite and PostgreSQL, and the end-to-end tests through the binary.
+#
+# Installs what the tests need when it is missing (Debian packages: poppler-utils for
+# pdftotext, qpdf; PostgreSQL when no server answers on 127.0.0.1:5432) and stops what it
+# started. Usage: tests/run.sh   (from anywhere)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+missing=()
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v qpdf >/dev/null || missing+=(qpdf)
+command -v iconv >/dev/null || missing+=(libc-bin)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  apt_install "${missing[@]}"
+fi
+
+# PostgreSQL for the conformance suite: use the one on 127.0.0.1:5432, or start one.
+started_pg=
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+if ! pg_up; then
+  echo "no PostgreSQL on 127.0.0.1:5432: installing and starting one"
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  started_pg="$version"
+  for _ in $(seq 1 50); do pg_up && break; sleep 0.2; done
+  as_root su postgres -c "psql -qc \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'greffier') THEN CREATE ROLE greffier LOGIN SUPERUSER PASSWORD 'greffier'; END IF; END \\\$\\\$\""
+  as_root su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'greffier_test'\" | grep -q 1 || createdb -O greffier greffier_test"
+  export GREFFIER_TEST_POSTGRES="postgres://greffier:greffier@127.0.0.1:5432/greffier_test"
+fi
+cleanup() {
+  if [ -n "$started_pg" ]; then as_root pg_ctlcluster --skip-systemctl-redirect "$started_pg" main stop || true; fi
+}
+trap cleanup EXIT
+
+cargo build -j2 -p greffier
+cargo test -j2 --workspace
