@@ -1,0 +1,120 @@
+//! Untrusted bytes never panic the detector, the spool paginator, the PDF writer or the PDF
+//! text reader. A deterministic mutation fuzzer over real inputs (the shipped samples, JTOpen
+//! SCS and FOP AFP from ../shared) and random bytes. cargo-fuzz needs a nightly toolchain,
+//! which this project's machines don't have; these run on stable in every test run.
+
+use std::path::Path;
+
+use pipelines::detect::{detect, Format, SpoolHints, SNIFF_BYTES};
+use pipelines::pdf::PdfWriter;
+use pipelines::spool::paginate;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
+    let mut bytes = input.to_vec();
+    for _ in 0..=rng.below(8) {
+        match rng.below(5) {
+            0 if !bytes.is_empty() => {
+                let at = rng.below(bytes.len());
+                bytes[at] ^= 1 << rng.below(8);
+            }
+            1 if !bytes.is_empty() => {
+                let at = rng.below(bytes.len());
+                bytes.truncate(at);
+            }
+            2 => {
+                let at = rng.below(bytes.len() + 1);
+                let special = [
+                    0x0C, b'\n', b'\r', 0x25, 0x15, b'1', b'+', 0x2B, 0x5A, 0xFF, 0x00,
+                ];
+                bytes.insert(at, special[rng.below(special.len())]);
+            }
+            3 if !bytes.is_empty() => {
+                let at = rng.below(bytes.len());
+                let len = rng.below(64).min(bytes.len() - at);
+                let chunk = bytes[at..at + len].to_vec();
+                bytes.splice(at..at, chunk);
+            }
+            _ => bytes.push((rng.next() & 0xFF) as u8),
+        }
+    }
+    bytes
+}
+
+fn exercise(bytes: &[u8]) {
+    let sample = &bytes[..bytes.len().min(SNIFF_BYTES)];
+    match detect(sample, bytes.len() as u64, &SpoolHints::default()) {
+        Ok(Format::TextSpool(layout)) => {
+            let mut writer =
+                PdfWriter::new(Vec::new(), layout.lines_per_page, layout.columns).unwrap();
+            let _ = paginate(bytes, &layout, |page| writer.add_page(page));
+            let pdf = writer.finish().unwrap();
+            assert!(pdf.starts_with(b"%PDF-1.4"));
+        }
+        Ok(Format::Pdf) => {
+            let _ = pipelines::pdftext::pdf_pages_text(bytes);
+        }
+        Ok(_) | Err(_) => {}
+    }
+}
+
+fn corpus() -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in [
+        "samples/spools",
+        "samples/pdf",
+        "../shared/samples/ibmi/scs",
+        "../shared/samples/ibmi/afp",
+        "../shared/samples/ibmi/text",
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            panic!("missing corpus folder {dir}")
+        };
+        for entry in entries.flatten() {
+            if entry.path().is_file() {
+                files.push(std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    assert!(files.len() > 10);
+    files
+}
+
+#[test]
+fn mutated_real_inputs_never_panic() {
+    let corpus = corpus();
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    let rounds: usize = std::env::var("GREFFIER_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    for round in 0..rounds {
+        let seed = &corpus[round % corpus.len()];
+        let input = mutate(&mut rng, seed);
+        exercise(&input);
+    }
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut rng = Rng(0xD1B54A32D192ED03);
+    for _ in 0..500 {
+        let len = rng.below(4096);
+        let input: Vec<u8> = (0..len).map(|_| (rng.next() >> 32) as u8).collect();
+        exercise(&input);
+    }
+}
