@@ -50,6 +50,7 @@ pub async fn ingest_paths(
     source: &str,
     batch: &str,
     paths: &[PathBuf],
+    metadata: &std::collections::BTreeMap<String, String>,
     mut on_arrival: impl FnMut(&PathArrival),
 ) -> Result<Vec<PathArrival>, CaptureError> {
     let mut files = Vec::new();
@@ -64,7 +65,7 @@ pub async fn ingest_paths(
             source_ref: format!("{}|{batch}", absolute.display()),
             source_path: path.display().to_string(),
             batch: Some(batch.to_string()),
-            metadata: Default::default(),
+            metadata: metadata.clone(),
         };
         let accepted = match open_regular(&path).await {
             Ok(file) => match inbox.accept(&arrival, file).await {

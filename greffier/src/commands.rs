@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use pipelines::detect::{detect, Format, SNIFF_BYTES};
-use storage::{Attachment, NewArrival, Status};
+use storage::{Attachment, Status};
 
 use crate::app::App;
 use crate::cli::{Cli, Command, RecordsCommand, RulesCommand};
@@ -103,8 +103,11 @@ async fn ingest(
     if let Some(length) = record_length {
         metadata.insert("record_length".to_string(), length.to_string());
     }
-    let arrivals = ingest_with_metadata(&inbox, &batch, paths, &metadata).await?;
-    let ids: Vec<i64> = arrivals.iter().map(|(_, id)| *id).collect();
+    let arrivals = capture::ingest_paths(&inbox, "cli", &batch, paths, &metadata, |_| {}).await?;
+    let ids: Vec<i64> = arrivals
+        .iter()
+        .map(|arrival| arrival.accepted.doc_id)
+        .collect();
     let show_progress = !json && std::io::stderr().is_terminal() && ids.len() > 1;
     app.settle(&ids, progress_bar(show_progress)).await?;
     let reports = reports_for(app, &ids).await?;
@@ -115,39 +118,6 @@ async fn ingest(
         print_summary(&app.ctx.db, &reports).await?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `ingest_paths`, with command-line spool hints stamped on each arrival.
-async fn ingest_with_metadata(
-    inbox: &capture::Inbox,
-    batch: &str,
-    paths: &[PathBuf],
-    metadata: &BTreeMap<String, String>,
-) -> anyhow::Result<Vec<(PathBuf, i64)>> {
-    if metadata.is_empty() {
-        let arrivals = capture::ingest_paths(inbox, "cli", batch, paths, |_| {}).await?;
-        return Ok(arrivals
-            .into_iter()
-            .map(|a| (a.path, a.accepted.doc_id))
-            .collect());
-    }
-    let mut out = Vec::new();
-    for path in paths {
-        let file = tokio::fs::File::open(path)
-            .await
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-        let arrival = NewArrival {
-            source: "cli".into(),
-            source_ref: format!("{}|{batch}", absolute.display()),
-            source_path: path.display().to_string(),
-            batch: Some(batch.to_string()),
-            metadata: metadata.clone(),
-        };
-        let accepted = inbox.accept(&arrival, file).await?;
-        out.push((path.clone(), accepted.doc_id));
-    }
-    Ok(out)
 }
 
 async fn show(app: &App, json: bool, id: i64) -> anyhow::Result<ExitCode> {
