@@ -66,7 +66,7 @@ pub fn convert_spool_file(
         if page.number > 1 {
             text_file.write_all(b"\x0c")?;
         }
-        text_file.write_all(page.text().as_bytes())?;
+        page.write_text(&mut text_file)?;
         text_file.write_all(b"\n")?;
         writer.add_page(page)
     })?;

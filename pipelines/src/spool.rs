@@ -142,6 +142,32 @@ impl Page {
             .unwrap_or(0)
     }
 
+    /// Writes [`Page::text`] without building it first.
+    pub fn write_text<W: io::Write>(&self, out: &mut W) -> io::Result<()> {
+        let last_row = self
+            .lines
+            .iter()
+            .rposition(|line| line.chars.iter().any(|&c| c != ' '));
+        let Some(last_row) = last_row else {
+            return Ok(());
+        };
+        let mut buf = [0u8; 4];
+        for (index, line) in self.lines[..=last_row].iter().enumerate() {
+            if index > 0 {
+                out.write_all(b"\n")?;
+            }
+            let end = line
+                .chars
+                .iter()
+                .rposition(|&c| c != ' ')
+                .map_or(0, |p| p + 1);
+            for &ch in &line.chars[..end] {
+                out.write_all(ch.encode_utf8(&mut buf).as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
     /// The page as text, laid out: one row per line, trailing blank rows dropped.
     pub fn text(&self) -> String {
         let mut rows: Vec<String> = self.lines.iter().map(Line::text).collect();
