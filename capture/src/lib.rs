@@ -21,10 +21,13 @@
 //! - `folder`: [`FolderSource`], spool and scanner drop folders (notify events + rescans,
 //!   stability check, `after = delete | move:<dir> | keep`)
 //! - `paths`: [`ingest_paths`], one-shot capture of files and folders given on the command line
+//! - `lpd`: [`LpdSource`], an LPD (RFC 1179) receiver for IBM i remote output queues and LPR
+//!   clients; its pure wire parser is `lpd::protocol`
 //! - `names`: which file names are never taken (hidden, temporary, partial)
 
 mod folder;
 mod inbox;
+pub mod lpd;
 mod names;
 mod paths;
 
@@ -33,6 +36,7 @@ use tokio::sync::watch;
 
 pub use folder::{After, FolderConfig, FolderSource};
 pub use inbox::{Accepted, Inbox};
+pub use lpd::{LpdConfig, LpdSource, QueueProfile};
 pub use names::is_ignored_name;
 pub use paths::{ingest_paths, PathArrival};
 
