@@ -35,6 +35,7 @@ pub mod detect;
 pub mod ebcdic_tables;
 pub mod pdf;
 pub mod pdftext;
+pub mod scs;
 pub mod spool;
 mod stages;
 mod worker;
