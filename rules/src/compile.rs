@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use regex::Regex;
 
+use crate::burst::{compile_burst, Burst};
 use crate::config::{DoctypeConfig, KeyConfig, Occurrence, RulesFile, Settings, StringList};
 use crate::error::RulesError;
 use crate::eval::TargetKind;
@@ -18,6 +19,7 @@ use crate::values::ValueType;
 pub struct RuleSet {
     pub(crate) settings: Settings,
     pub(crate) doctypes: Vec<Doctype>,
+    pub(crate) bursts: Vec<Burst>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +76,17 @@ pub(crate) struct Zone {
     pub(crate) col_to: usize,
 }
 
+/// A rectangle of one page's text grid, without a page: rows and columns,
+/// 1-based, inclusive, in characters. Zones of bursts are this (they apply
+/// to the current page); zones of keys add a page to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rect {
+    pub(crate) row_from: usize,
+    pub(crate) row_to: usize,
+    pub(crate) col_from: usize,
+    pub(crate) col_to: usize,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Attach {
     pub(crate) target: TargetKind,
@@ -100,9 +113,21 @@ impl RuleSet {
             }
             doctypes.push(compiled);
         }
+        let mut seen = BTreeSet::new();
+        let mut bursts = Vec::with_capacity(file.burst.len());
+        for (i, b) in file.burst.into_iter().enumerate() {
+            let compiled = compile_burst(i + 1, b)?;
+            if !seen.insert(compiled.name().to_string()) {
+                return Err(RulesError::DuplicateBurst {
+                    burst: compiled.name().to_string(),
+                });
+            }
+            bursts.push(compiled);
+        }
         Ok(RuleSet {
             settings: file.settings,
             doctypes,
+            bursts,
         })
     }
 
@@ -238,10 +263,7 @@ fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, R
         }
         (None, Some(p)) => (Extractor::Regex(p), format!("regex{last}")),
         (Some(z), p) => {
-            let mut how = format!(
-                "zone p{} r{}-{} c{}-{}",
-                z.page, z.row_from, z.row_to, z.col_from, z.col_to
-            );
+            let mut how = format!("zone p{} {}", z.page, z.rect().describe());
             if p.is_some() {
                 how.push_str(" + regex");
                 how.push_str(last);
@@ -265,6 +287,18 @@ fn check_zone(page: i64, rows: &[i64], cols: &[i64]) -> Result<Zone, String> {
     if page == 0 {
         return Err("page 0 does not exist: pages start at 1 (-1 = last page)".into());
     }
+    let rect = check_rect(rows, cols)?;
+    Ok(Zone {
+        page,
+        row_from: rect.row_from,
+        row_to: rect.row_to,
+        col_from: rect.col_from,
+        col_to: rect.col_to,
+    })
+}
+
+/// Check `rows = [from, to]` and `cols = [from, to]` (1-based, inclusive).
+pub(crate) fn check_rect(rows: &[i64], cols: &[i64]) -> Result<Rect, String> {
     let range = |what: &str, pair: &[i64]| -> Result<(usize, usize), String> {
         let &[from, to] = pair else {
             return Err(format!(
@@ -286,8 +320,7 @@ fn check_zone(page: i64, rows: &[i64], cols: &[i64]) -> Result<Zone, String> {
     };
     let (row_from, row_to) = range("rows", rows)?;
     let (col_from, col_to) = range("cols", cols)?;
-    Ok(Zone {
-        page,
+    Ok(Rect {
         row_from,
         row_to,
         col_from,
@@ -296,7 +329,7 @@ fn check_zone(page: i64, rows: &[i64], cols: &[i64]) -> Result<Zone, String> {
 }
 
 impl Pattern {
-    fn new(regex: Regex) -> Pattern {
+    pub(crate) fn new(regex: Regex) -> Pattern {
         let group = regex
             .capture_names()
             .position(|n| n == Some("value"))
@@ -346,19 +379,62 @@ impl Zone {
         }
     }
 
+    /// The zone's rectangle, without its page.
+    pub(crate) fn rect(&self) -> Rect {
+        Rect {
+            row_from: self.row_from,
+            row_to: self.row_to,
+            col_from: self.col_from,
+            col_to: self.col_to,
+        }
+    }
+
     /// The zone's lines (rows that exist), each clipped to the columns,
     /// counted in characters. A trailing `\r` of a line is ignored.
     pub(crate) fn cut(&self, page: &str) -> Vec<String> {
-        let width = self.col_to - self.col_from + 1;
+        self.rect().lines(page).map(str::to_string).collect()
+    }
+}
+
+impl Rect {
+    /// The rectangle's lines in `page` (rows that exist), each clipped to
+    /// the columns, counted in characters; slices of `page`, nothing is
+    /// allocated. A trailing `\r` of a line is ignored.
+    pub(crate) fn lines<'p>(&self, page: &'p str) -> impl Iterator<Item = &'p str> {
+        let (col_from, col_to) = (self.col_from, self.col_to);
         page.split('\n')
             .skip(self.row_from - 1)
             .take(self.row_to - self.row_from + 1)
-            .map(|line| {
-                let line = line.strip_suffix('\r').unwrap_or(line);
-                line.chars().skip(self.col_from - 1).take(width).collect()
-            })
-            .collect()
+            .map(move |line| clip(line.strip_suffix('\r').unwrap_or(line), col_from, col_to))
     }
+
+    /// `r2-2 c50-80`.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "r{}-{} c{}-{}",
+            self.row_from, self.row_to, self.col_from, self.col_to
+        )
+    }
+}
+
+/// Characters `col_from..=col_to` (1-based) of `line`, as a slice.
+fn clip(line: &str, col_from: usize, col_to: usize) -> &str {
+    let bytes = line.as_bytes();
+    let probe = bytes.len().min(col_to);
+    if bytes[..probe].is_ascii() {
+        // up to column `col_to`, one character is one byte (and byte
+        // `probe` is a character boundary: it follows an ASCII byte)
+        return &line[(col_from - 1).min(probe)..probe];
+    }
+    let Some((start, _)) = line.char_indices().nth(col_from - 1) else {
+        return "";
+    };
+    let rest = &line[start..];
+    let end = rest
+        .char_indices()
+        .nth(col_to - col_from + 1)
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..end]
 }
 
 #[cfg(test)]
@@ -484,6 +560,35 @@ mod tests {
             col_to: usize::MAX,
         };
         assert!(far.cut("a\nb").is_empty());
+    }
+
+    #[test]
+    fn clip_matches_chars_skip_take() {
+        let lines = [
+            "",
+            "a",
+            "abc",
+            "abcdef",
+            "àéîõü-xyz",
+            "ab\u{e9}cd",
+            "\t€1 234,56",
+            "x€",
+            "€x",
+        ];
+        for line in lines {
+            for from in 1..9 {
+                for to in from..10 {
+                    let slow: String = line.chars().skip(from - 1).take(to - from + 1).collect();
+                    assert_eq!(clip(line, from, to), slow, "{line:?} {from}..={to}");
+                }
+                assert_eq!(
+                    clip(line, from, usize::MAX),
+                    line.chars().skip(from - 1).collect::<String>()
+                );
+            }
+        }
+        assert_eq!(clip("abc", usize::MAX, usize::MAX), "");
+        assert_eq!(clip("é", usize::MAX, usize::MAX), "");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub struct RulesFile {
     /// `[[doctype]]` tables, in file order (the order matters: first match wins).
     #[serde(default)]
     pub doctype: Vec<DoctypeConfig>,
+    /// `[[burst]]` tables, in file order (the order matters: first match wins).
+    #[serde(default)]
+    pub burst: Vec<BurstConfig>,
 }
 
 /// `[settings]`.
@@ -55,7 +58,8 @@ pub struct DoctypeConfig {
     pub attach: Vec<AttachConfig>,
 }
 
-/// The `when` table of a doctype; every given condition must hold.
+/// The `when` table of a doctype (or of a burst, where `text` is refused at
+/// load time); every given condition must hold.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhenConfig {
@@ -156,4 +160,44 @@ pub struct AttachConfig {
     pub target: TargetKind,
     /// The key whose typed value identifies the record.
     pub key: String,
+}
+
+/// One `[[burst]]`: how to cut a print run (one spool of many documents)
+/// into documents, page by page.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstConfig {
+    /// Required, unique among bursts.
+    pub name: String,
+    /// Which runs it applies to: `when.source`, `when.format`,
+    /// `when.metadata` (`when.text` is refused at load time).
+    #[serde(default)]
+    pub when: WhenConfig,
+    /// A page where this matches begins a new document.
+    pub start: Option<TriggerConfig>,
+    /// A page where this yields a value different from the current
+    /// document's value begins a new document.
+    pub change: Option<TriggerConfig>,
+}
+
+/// `start = { regex = '...', zone = { rows = [1, 1], cols = [40, 60] } }`
+/// (and the same for `change`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerConfig {
+    /// Regex searched in the page text, or in the zone text if `zone` is given.
+    pub regex: Option<String>,
+    /// Rectangle of the current page's text grid.
+    pub zone: Option<PageZoneConfig>,
+}
+
+/// `zone = { rows = [1, 1], cols = [40, 60] }`: a zone of the current page
+/// (no `page` field), 1-based, inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageZoneConfig {
+    /// `[from, to]` rows, 1-based, inclusive.
+    pub rows: Vec<i64>,
+    /// `[from, to]` columns (characters), 1-based, inclusive.
+    pub cols: Vec<i64>,
 }

@@ -1,7 +1,7 @@
 //! Load-time errors of a rules file.
 //!
 //! Every message is lowercase, has no trailing period, and says where
-//! (doctype, key) and why. Underlying errors (TOML, regex) are part of the
+//! (doctype and key, or burst and trigger) and why. Underlying errors (TOML, regex) are part of the
 //! message itself rather than exposed through `source()`, so that a single
 //! `to_string()` is enough for a clerk to fix the file.
 
@@ -106,5 +106,76 @@ pub enum RulesError {
         target: &'static str,
         /// The unknown key name.
         key: String,
+    },
+
+    /// A burst has an empty name (or only whitespace).
+    #[error("burst #{index}: name is empty")]
+    EmptyBurstName {
+        /// 1-based position of the burst in the file.
+        index: usize,
+    },
+
+    /// Two bursts have the same name.
+    #[error("burst {burst}: name is used by more than one burst")]
+    DuplicateBurst {
+        /// The duplicated name.
+        burst: String,
+    },
+
+    /// A burst's `when.source` / `when.format` list is empty, so it could never apply.
+    #[error("burst {burst}: when.{field} is an empty list, the burst could never apply")]
+    EmptyBurstCondition {
+        /// Burst name.
+        burst: String,
+        /// `source` or `format`.
+        field: &'static str,
+    },
+
+    /// A burst has a `when.text` condition: a run is cut page by page as it
+    /// streams, before its whole text is known.
+    #[error("burst {burst}: when.text is not allowed in a burst (a run is cut page by page, before its whole text is known): use start or change")]
+    BurstTextCondition {
+        /// Burst name.
+        burst: String,
+    },
+
+    /// A burst has neither `start` nor `change`.
+    #[error("burst {burst}: needs start, change, or both")]
+    NoBurstTrigger {
+        /// Burst name.
+        burst: String,
+    },
+
+    /// A burst's `start` has no regex, or its `change` has neither regex nor zone.
+    #[error("burst {burst}, {trigger}: needs {needs}")]
+    EmptyTrigger {
+        /// Burst name.
+        burst: String,
+        /// `start` or `change`.
+        trigger: &'static str,
+        /// What it needs, e.g. `a regex (optionally with a zone)`.
+        needs: &'static str,
+    },
+
+    /// A burst's `start.regex` or `change.regex` does not compile.
+    #[error("burst {burst}, {trigger}: regex is not a valid regex: {error}")]
+    BadBurstRegex {
+        /// Burst name.
+        burst: String,
+        /// `start` or `change`.
+        trigger: &'static str,
+        /// The regex compile error.
+        error: regex::Error,
+    },
+
+    /// A burst's `start.zone` or `change.zone` is not a valid rectangle.
+    #[error("burst {burst}, {trigger}: bad zone: {reason}")]
+    BadBurstZone {
+        /// Burst name.
+        burst: String,
+        /// `start` or `change`.
+        trigger: &'static str,
+        /// What is wrong with it.
+        reason: String,
     },
 }

@@ -149,27 +149,35 @@ impl Doc<'_, '_> {
 impl Conditions {
     fn hold(&self, doc: &Doc<'_, '_>) -> bool {
         let input = doc.input;
-        if let Some(sources) = &self.sources {
-            if !sources.iter().any(|s| s == input.source) {
-                return false;
-            }
-        }
-        if let Some(formats) = &self.formats {
-            if !formats.iter().any(|f| f == input.format) {
-                return false;
-            }
-        }
-        if !self
-            .metadata
-            .iter()
-            .all(|(k, v)| input.metadata.get(k) == Some(v))
-        {
+        if !self.hold_without_text(input.source, input.format, input.metadata) {
             return false;
         }
         match &self.text {
             Some(re) => re.is_match(&doc.joined().text),
             None => true,
         }
+    }
+
+    /// `when.source`, `when.format` and `when.metadata` (not `when.text`).
+    pub(crate) fn hold_without_text(
+        &self,
+        source: &str,
+        format: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> bool {
+        if let Some(sources) = &self.sources {
+            if !sources.iter().any(|s| s == source) {
+                return false;
+            }
+        }
+        if let Some(formats) = &self.formats {
+            if !formats.iter().any(|f| f == format) {
+                return false;
+            }
+        }
+        self.metadata
+            .iter()
+            .all(|(k, v)| metadata.get(k) == Some(v))
     }
 }
 

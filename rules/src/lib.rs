@@ -4,8 +4,10 @@
 //!
 //! This crate is pure: no I/O, no async, no other workspace crate. Load a
 //! file with [`RuleSet::from_toml`] (every check and every regex compile
-//! happens there, with errors that name the doctype and key), then call
-//! [`RuleSet::evaluate`] on each document. Evaluation never fails: whatever
+//! happens there, with errors that name the doctype and key, or the burst),
+//! then call [`RuleSet::evaluate`] on each document. A print run holding
+//! many documents (a spool of invoices) is first cut into documents with a
+//! `[[burst]]`: see [Bursting](#bursting-cutting-a-print-run-into-documents). Evaluation never fails: whatever
 //! prevents automatic filing is listed in [`Evaluation::problems`]. The rules
 //! never guess: a value that is missing, unreadable or invalid is a problem,
 //! not a best effort.
@@ -121,23 +123,107 @@
 //! # Ok::<(), rules::RulesError>(())
 //! ```
 //!
+//! # Bursting: cutting a print run into documents
+//!
+//! A spool often holds a whole print run: hundreds of invoices, one after
+//! the other. A `[[burst]]` says where each document begins; the run is cut
+//! page by page as it streams, and each document is then evaluated on its
+//! own (doctype, keys, attaches, as above).
+//!
+//! ```toml
+//! # Bursts are tried in file order; the first whose conditions ALL hold applies to the run.
+//! # No burst applies: the run is one document.
+//! [[burst]]
+//! name = "invoice-run"                    # required, unique among bursts
+//! when.source = ["lpd-factures", "spool-in"]   # as a doctype's when.source
+//! when.format = ["scs", "text-spool"]          # as a doctype's when.format
+//! # as a doctype's when.metadata; quote keys that hold a dot, or TOML reads a nested table
+//! when.metadata = { "splf.name" = "QPRINT", "splf.form_type" = "*FACT" }
+//! # when.text is not allowed: a run is cut before its whole text is known
+//!
+//! # a page where this regex matches (in the zone of that page, if given) begins a document
+//! start = { regex = 'FACTURE', zone = { rows = [1, 1], cols = [40, 60] } }
+//!
+//! # a page whose value differs from the current document's value begins a document
+//! change = { regex = 'N° facture\s*:\s*(?P<value>FA-\d{4}-\d{6})', zone = { rows = [3, 3], cols = [1, 40] } }
+//! ```
+//!
+//! At least one of `start` and `change` is required; unknown fields are
+//! errors here too.
+//!
+//! - `start = { regex = '...', zone = {...} }`: the regex is required, the
+//!   zone optional. Without a zone the regex searches the whole page text.
+//! - `change = { regex = '...', zone = {...} }`: a regex, a zone, or both,
+//!   and the value is found as a key's (first match): a regex alone
+//!   searches the whole page and takes its `value` group, else group 1,
+//!   else the whole match; a zone alone takes the zone text, each line
+//!   trimmed, non-empty lines joined by a space; both search the regex in
+//!   the zone text. The value is trimmed; a blank value is no value.
+//! - A zone here has no `page` (it is always the page at hand): `rows` and
+//!   `cols` are `[from, to]`, 1-based, inclusive, in characters, exactly as
+//!   in key zones.
+//!
+//! **Where documents begin.** The pages are taken in order:
+//! - the first page always begins a document, trigger or not;
+//! - a page where `start` matches begins a document;
+//! - a page where `change` finds a value that differs from the current
+//!   document's value begins a document. A document's value is the first
+//!   value found in it (usually on its first page). A page where `change`
+//!   finds nothing, or finds the same value, continues the document; so
+//!   does a page with a value when the document has none yet;
+//! - with both `start` and `change`, either one cuts;
+//! - every other page belongs to the document before it.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use rules::RuleSet;
+//!
+//! let rules = RuleSet::from_toml(r#"
+//!     [[burst]]
+//!     name = "invoice-run"
+//!     when.format = "scs"
+//!     when.metadata = { "splf.form_type" = "*FACT" }
+//!     change = { regex = 'N° facture\s*:\s*(?P<value>FA-\d{4}-\d{6})', zone = { rows = [2, 2], cols = [1, 40] } }
+//! "#)?;
+//! assert_eq!(rules.burst_names(), ["invoice-run"]);
+//!
+//! let metadata = BTreeMap::from([("splf.form_type".to_string(), "*FACT".to_string())]);
+//! assert!(rules.burst_for("lpd", "pdf", &metadata).is_none());
+//! let burst = rules.burst_for("lpd", "scs", &metadata).expect("applies");
+//! let mut splitter = burst.splitter();
+//! let run = [
+//!     "FACTURE\nN° facture : FA-2024-000001\n...",
+//!     "suite\n\nTotal TTC : 12,00",                // no value: continues FA-2024-000001
+//!     "FACTURE\nN° facture : FA-2024-000002\n...",
+//!     "FACTURE\nN° facture : FA-2024-000002\n...", // same value: continues
+//!     "FACTURE\nN° facture : FA-2024-000003\n...",
+//! ];
+//! let starts: Vec<bool> = run.iter().map(|page| splitter.page(page)).collect();
+//! assert_eq!(starts, [true, false, true, false, true]);
+//! assert_eq!(splitter.current_value(), Some("FA-2024-000003"));
+//! # Ok::<(), rules::RulesError>(())
+//! ```
+//!
 //! # Layout
 //!
 //! - [`config`]: TOML model of the rules file, as written (serde, unknown fields denied)
 //! - [`compile`]: compiled [`RuleSet`]: load-time checks and regex compilation
 //! - [`values`]: typed value parsing (text, code, date, amount, integer)
 //! - [`eval`]: evaluation of a document: doctype choice, keys, targets, problems
+//! - [`burst`]: cutting a print run into documents ([`Burst`], [`Splitter`])
 //! - [`error`]: [`RulesError`], the load-time errors
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod burst;
 pub mod compile;
 pub mod config;
 pub mod error;
 pub mod eval;
 pub mod values;
 
+pub use burst::{Burst, Splitter};
 pub use compile::RuleSet;
 pub use config::{Occurrence, RulesFile, Settings};
 pub use error::RulesError;

@@ -151,7 +151,7 @@ const MONTH_NAMES: [&str; 12] = [
 ];
 
 fn is_leap(year: u32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
@@ -766,7 +766,8 @@ mod tests {
             'r', 'é', 'É', 'û', 'd', 'c', 'j', 'u', 'i', '\u{00A0}', '\u{202F}', '\u{2009}', '\t',
             '\n', '\u{0}', '\u{FFFD}', '𝟘', '٣', 'ß', 'İ', '\u{301}',
         ];
-        let parsers: [fn(&str) -> Result<String, ValueError>; 5] = [
+        type Parser = fn(&str) -> Result<String, ValueError>;
+        let parsers: [Parser; 5] = [
             parse_date,
             parse_amount,
             parse_integer,

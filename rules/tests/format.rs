@@ -345,8 +345,7 @@ fn text_condition_sees_all_pages() {
 
 #[test]
 fn load_errors() {
-    let err =
-        |toml: &str| -> RulesError { RuleSet::from_toml(toml).err().expect("should not load") };
+    let err = |toml: &str| -> RulesError { RuleSet::from_toml(toml).expect_err("should not load") };
 
     let e = err(r#"
         [[doctype]]
