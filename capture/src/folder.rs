@@ -88,7 +88,7 @@ impl FolderSource {
             let ignored = path
                 .file_name()
                 .and_then(|name| name.to_str())
-                .is_none_or(is_ignored_name);
+                .is_none_or(|name| is_ignored_name(name) || crate::sidecar::is_sidecar_name(name));
             if ignored {
                 continue;
             }
@@ -156,7 +156,7 @@ impl FolderSource {
             source_ref: format!("{}|{size}|{}", relative.display(), mtime_ns(modified)),
             source_path: path.display().to_string(),
             batch: None,
-            metadata: self.config.metadata.clone(),
+            metadata: crate::sidecar::with_sidecar(path, &self.config.metadata).await,
         };
         let already = inbox
             .db()
@@ -186,7 +186,13 @@ impl FolderSource {
             };
             tracing::debug!(doc_id = accepted.doc_id, source = %self.config.name, "arrival durable, acknowledging");
         }
-        self.acknowledge(path, relative).await
+        self.acknowledge(path, relative).await?;
+        let sidecar = crate::sidecar::sidecar_path(path);
+        if tokio::fs::try_exists(&sidecar).await.unwrap_or(false) {
+            let sidecar_relative = crate::sidecar::sidecar_path(relative);
+            self.acknowledge(&sidecar, &sidecar_relative).await?;
+        }
+        Ok(())
     }
 
     /// Only called once the document row is committed.

@@ -24,12 +24,14 @@
 //! - `lpd`: [`LpdSource`], an LPD (RFC 1179) receiver for IBM i remote output queues and LPR
 //!   clients; its pure wire parser is `lpd::protocol`
 //! - `names`: which file names are never taken (hidden, temporary, partial)
+//! - `sidecar`: spool attributes from a JSON side-car beside the spool (`splf.*` metadata)
 
 mod folder;
 mod inbox;
 pub mod lpd;
 mod names;
 mod paths;
+pub mod sidecar;
 
 use futures::future::BoxFuture;
 use tokio::sync::watch;

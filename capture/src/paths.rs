@@ -32,10 +32,12 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) {
         .collect();
     children.sort();
     for child in children {
-        let ignored = child
-            .file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(is_ignored_name);
+        let name = child.file_name().and_then(|name| name.to_str());
+        let spool_of_sidecar = name
+            .filter(|name| crate::sidecar::is_sidecar_name(name))
+            .map(|name| child.with_file_name(&name[..name.len() - ".json".len()]));
+        let ignored = name.is_some_and(is_ignored_name)
+            || spool_of_sidecar.is_some_and(|spool| spool.is_file());
         if !ignored {
             collect(&child, out);
         }
@@ -43,6 +45,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Captures files, and every file under folders, once each. The originals are left in place.
+/// A spool's side-car (`X.json` beside `X`) gives it its attributes and is not a document.
 /// Every ingest is its own batch: the same file ingested twice makes two documents, the second
 /// a duplicate of the first. A file that cannot be read becomes a quarantined document.
 pub async fn ingest_paths(
@@ -65,7 +68,7 @@ pub async fn ingest_paths(
             source_ref: format!("{}|{batch}", absolute.display()),
             source_path: path.display().to_string(),
             batch: Some(batch.to_string()),
-            metadata: metadata.clone(),
+            metadata: crate::sidecar::with_sidecar(&path, metadata).await,
         };
         let accepted = match open_regular(&path).await {
             Ok(file) => match inbox.accept(&arrival, file).await {

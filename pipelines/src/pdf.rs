@@ -25,7 +25,45 @@ const PAGES: u32 = 2;
 const FONT_REGULAR: u32 = 3;
 const FONT_BOLD: u32 = 4;
 const INFO: u32 = 5;
-const FIRST_FREE: u32 = 6;
+const TO_UNICODE: u32 = 6;
+const FIRST_FREE: u32 = 7;
+
+/// Codes WinAnsiEncoding leaves undefined.
+const UNDEFINED_WINANSI: [u8; 5] = [0x81, 0x8D, 0x8F, 0x90, 0x9D];
+/// What a character outside WinAnsi (or an SCS SUB) is drawn with: a `?` glyph that text
+/// extraction reads as U+FFFD, so the PDF says "unknown character" the way the spool did.
+const REPLACEMENT_CODE: u8 = 0x81;
+
+/// The ToUnicode map of both fonts: WinAnsi, plus [`REPLACEMENT_CODE`] → U+FFFD.
+fn to_unicode_cmap() -> String {
+    use std::fmt::Write as _;
+    let mut entries = Vec::new();
+    for code in 0x20u8..=0xFF {
+        let unicode = if code == REPLACEMENT_CODE {
+            '\u{FFFD}'
+        } else if UNDEFINED_WINANSI.contains(&code) || code == 0x7F {
+            continue;
+        } else {
+            crate::charset::windows_1252_char(code)
+        };
+        entries.push((code, unicode));
+    }
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+         /CMapName /Greffier-WinAnsi-UCS def\n/CMapType 2 def\n\
+         1 begincodespacerange\n<00> <FF>\nendcodespacerange\n",
+    );
+    for chunk in entries.chunks(100) {
+        let _ = writeln!(cmap, "{} beginbfchar", chunk.len());
+        for (code, unicode) in chunk {
+            let _ = writeln!(cmap, "<{code:02X}> <{:04X}>", u32::from(*unicode));
+        }
+        cmap.push_str("endbfchar\n");
+    }
+    cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend");
+    cmap
+}
 
 struct Counting<W> {
     inner: W,
@@ -43,18 +81,22 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-/// Page geometry: paper, pitch and font size for a grid.
+/// Page geometry: paper, margins, pitch and font size for a grid.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Geometry {
     pub width: f32,
     pub height: f32,
+    /// From the left edge to column 1.
+    pub margin_left: f32,
+    /// From the top edge to the top of row 1.
+    pub margin_top: f32,
     pub line_pitch: f32,
     pub font_size: f32,
 }
 
 impl Geometry {
-    /// Portrait A4 when the page's text fits 80 columns, landscape otherwise; the grid
-    /// (`rows` × at least `columns`) is scaled to fit inside the margins.
+    /// Without a declared pitch: portrait A4 when the page's text fits 80 columns, landscape
+    /// otherwise; the grid (`rows` × at least `columns`) is scaled to fit inside the margins.
     pub fn for_page(text_width: usize, rows: usize, columns: usize) -> Geometry {
         let portrait = text_width <= PORTRAIT_COLUMNS;
         let (width, height, grid_columns) = if portrait {
@@ -69,8 +111,83 @@ impl Geometry {
         Geometry {
             width,
             height,
+            margin_left: MARGIN,
+            margin_top: MARGIN,
             line_pitch,
             font_size,
+        }
+    }
+
+    /// The geometry a page asks for: Courier at the size its pitch implies (`120 / cpi`
+    /// points, so one column is `72 / cpi` points), rows `72 / lpi` apart, on its paper
+    /// (turned when landscape), or on the smallest of A4 portrait, A4 landscape or a page
+    /// cut to the grid that holds it. Without a declared pitch, [`Geometry::for_page`].
+    pub fn for_format(page: &Page, rows: usize, columns: usize) -> Geometry {
+        let format = &page.format;
+        let rows = format.rows.unwrap_or(rows).max(1);
+        let text_width = page.width();
+        let Some(cpi) = format.cpi.filter(|cpi| cpi.is_finite() && *cpi >= 1.0) else {
+            let mut geometry =
+                Geometry::for_page(text_width, rows, format.columns.unwrap_or(columns));
+            if let Some(pitch) = format
+                .lpi
+                .filter(|lpi| lpi.is_finite() && *lpi >= 1.0)
+                .map(|lpi| 72.0 / lpi)
+            {
+                if pitch * rows as f32 <= geometry.height - 2.0 * MARGIN {
+                    geometry.line_pitch = pitch;
+                }
+            }
+            return geometry;
+        };
+        let lpi = format
+            .lpi
+            .filter(|lpi| lpi.is_finite() && *lpi >= 1.0)
+            .unwrap_or(6.0);
+        let char_width = 72.0 / cpi;
+        let line_pitch = 72.0 / lpi;
+        let columns = format.columns.unwrap_or(columns).max(text_width).max(1);
+        let margin_left = format
+            .margin_left
+            .filter(|m| m.is_finite() && *m >= 0.0)
+            .unwrap_or(MARGIN);
+        let margin_top = format
+            .margin_top
+            .filter(|m| m.is_finite() && *m >= 0.0)
+            .unwrap_or(MARGIN);
+        let landscape = format.landscape.unwrap_or(false);
+        let (width, height) = match format
+            .paper
+            .filter(|(w, h)| w.is_finite() && h.is_finite() && *w >= 72.0 && *h >= 72.0)
+        {
+            Some((w, h)) => {
+                let (short, long) = if w <= h { (w, h) } else { (h, w) };
+                if landscape || w > h {
+                    (long, short)
+                } else {
+                    (short, long)
+                }
+            }
+            None => {
+                let need_width = 2.0 * margin_left + text_width.max(1) as f32 * char_width;
+                let need_height = margin_top + MARGIN + rows as f32 * line_pitch;
+                if !landscape && need_width <= A4_SHORT + 0.5 && need_height <= A4_LONG + 0.5 {
+                    (A4_SHORT, A4_LONG)
+                } else if need_width <= A4_LONG + 0.5 && need_height <= A4_SHORT + 0.5 {
+                    (A4_LONG, A4_SHORT)
+                } else {
+                    let grid_width = 2.0 * margin_left + columns as f32 * char_width;
+                    (grid_width.max(need_width), need_height)
+                }
+            }
+        };
+        Geometry {
+            width,
+            height,
+            margin_left,
+            margin_top,
+            line_pitch,
+            font_size: 120.0 / cpi,
         }
     }
 }
@@ -85,7 +202,10 @@ pub struct PdfWriter<W: Write> {
     columns: usize,
     content: Vec<u8>,
     compressed: Vec<u8>,
-    string: Vec<u8>,
+    /// The geometry `row_ops` and `font_ops` were formatted for.
+    prepared: Option<Geometry>,
+    row_ops: Vec<Vec<u8>>,
+    font_ops: [Vec<u8>; 2],
 }
 
 impl<W: Write> PdfWriter<W> {
@@ -99,16 +219,23 @@ impl<W: Write> PdfWriter<W> {
             columns,
             content: Vec::with_capacity(16 * 1024),
             compressed: Vec::with_capacity(8 * 1024),
-            string: Vec::with_capacity(512),
+            prepared: None,
+            row_ops: Vec::new(),
+            font_ops: [Vec::new(), Vec::new()],
         };
         writer.out.write_all(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")?;
         for (id, name) in [(FONT_REGULAR, "Courier"), (FONT_BOLD, "Courier-Bold")] {
             writer.begin_object(id)?;
             write!(
                 writer.out,
-                "<< /Type /Font /Subtype /Type1 /BaseFont /{name} /Encoding /WinAnsiEncoding >>\nendobj\n"
+                "<< /Type /Font /Subtype /Type1 /BaseFont /{name} /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [{REPLACEMENT_CODE} /question] >> /ToUnicode {TO_UNICODE} 0 R >>\nendobj\n"
             )?;
         }
+        writer.begin_object(TO_UNICODE)?;
+        let cmap = to_unicode_cmap();
+        write!(writer.out, "<< /Length {} >>\nstream\n", cmap.len())?;
+        writer.out.write_all(cmap.as_bytes())?;
+        writer.out.write_all(b"\nendstream\nendobj\n")?;
         Ok(writer)
     }
 
@@ -127,7 +254,7 @@ impl<W: Write> PdfWriter<W> {
 
     /// Appends one page.
     pub fn add_page(&mut self, page: &Page) -> io::Result<()> {
-        let geometry = Geometry::for_page(page.width(), self.rows, self.columns);
+        let geometry = Geometry::for_format(page, self.rows, self.columns);
         self.content.clear();
         self.render(page, &geometry)?;
         self.compressed.clear();
@@ -157,41 +284,68 @@ impl<W: Write> PdfWriter<W> {
         Ok(())
     }
 
+    /// The operators that depend only on the geometry: `Tf` for both fonts and the `Tm` of
+    /// every row, formatted once per geometry rather than once per line (float formatting
+    /// was the largest cost of a page).
+    fn prepare(&mut self, geometry: &Geometry, rows: usize) {
+        if self.prepared.as_ref() != Some(geometry) {
+            self.prepared = Some(*geometry);
+            self.row_ops.clear();
+            self.font_ops = [
+                format!("/F1 {:.2} Tf\n", geometry.font_size).into_bytes(),
+                format!("/F2 {:.2} Tf\n", geometry.font_size).into_bytes(),
+            ];
+        }
+        let top = geometry.height - geometry.margin_top;
+        while self.row_ops.len() < rows {
+            let row = self.row_ops.len();
+            let baseline =
+                top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22;
+            self.row_ops.push(
+                format!("1 0 0 1 {:.2} {baseline:.2} Tm\n", geometry.margin_left).into_bytes(),
+            );
+        }
+    }
+
     fn render(&mut self, page: &Page, geometry: &Geometry) -> io::Result<()> {
+        self.prepare(geometry, page.lines.len());
         let size = geometry.font_size;
         let char_width = size * COURIER_ADVANCE;
-        let top = geometry.height - MARGIN;
+        let top = geometry.height - geometry.margin_top;
         let mut underlines: Vec<(f32, f32, f32)> = Vec::new();
+        let mut font: Option<bool> = None;
         self.content.extend_from_slice(b"BT\n");
         for (row, line) in page.lines.iter().enumerate() {
             let Some(last) = line.chars.iter().rposition(|&c| c != ' ') else {
                 continue;
             };
-            let baseline =
-                top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22;
-            write!(self.content, "1 0 0 1 {MARGIN:.2} {baseline:.2} Tm\n")?;
+            self.content.extend_from_slice(&self.row_ops[row]);
             let mut start = 0;
             while start <= last {
-                let bold = line.flags[start] & BOLD != 0;
+                let bold = line.flags.get(start).is_some_and(|f| f & BOLD != 0);
                 let mut end = start;
-                while end <= last && (line.flags[end] & BOLD != 0) == bold {
+                while end <= last && line.flags.get(end).is_some_and(|f| f & BOLD != 0) == bold {
                     end += 1;
                 }
-                write!(
-                    self.content,
-                    "/{} {size:.2} Tf ",
-                    if bold { "F2" } else { "F1" }
-                )?;
-                self.string.clear();
-                for &ch in &line.chars[start..end] {
-                    let byte = windows_1252_byte(ch).unwrap_or(b'?');
-                    if matches!(byte, b'(' | b')' | b'\\') {
-                        self.string.push(b'\\');
-                    }
-                    self.string.push(byte);
+                if font != Some(bold) {
+                    self.content
+                        .extend_from_slice(&self.font_ops[usize::from(bold)]);
+                    font = Some(bold);
                 }
                 self.content.push(b'(');
-                self.content.extend_from_slice(&self.string);
+                for &ch in &line.chars[start..end] {
+                    let byte = if ch.is_ascii() && ch >= ' ' {
+                        ch as u8
+                    } else {
+                        windows_1252_byte(ch)
+                            .filter(|&b| b >= 0x20 && !UNDEFINED_WINANSI.contains(&b))
+                            .unwrap_or(REPLACEMENT_CODE)
+                    };
+                    if matches!(byte, b'(' | b')' | b'\\') {
+                        self.content.push(b'\\');
+                    }
+                    self.content.push(byte);
+                }
                 self.content.extend_from_slice(b") Tj\n");
                 start = end;
             }
@@ -205,10 +359,12 @@ impl<W: Write> PdfWriter<W> {
                 while column < line.flags.len() && line.flags[column] & UNDERLINE != 0 {
                     column += 1;
                 }
+                let baseline =
+                    top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22;
                 let y = baseline - size * 0.15;
                 underlines.push((
-                    MARGIN + first as f32 * char_width,
-                    MARGIN + column as f32 * char_width,
+                    geometry.margin_left + first as f32 * char_width,
+                    geometry.margin_left + column as f32 * char_width,
                     y,
                 ));
             }

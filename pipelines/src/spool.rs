@@ -120,11 +120,34 @@ impl Line {
     }
 }
 
+/// What a spool says about its physical page (SCS SPPS/SCD/SLD/SHM/STO, side-car attributes).
+/// `None` leaves the choice to the PDF writer, which then fits the grid on A4.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PageFormat {
+    /// Characters per inch: Courier at `120 / cpi` points.
+    pub cpi: Option<f32>,
+    /// Lines per inch: rows `72 / lpi` points apart.
+    pub lpi: Option<f32>,
+    /// Paper width and height in points (1/72 in), as the spool sets them, unrotated.
+    pub paper: Option<(f32, f32)>,
+    /// The page is turned a quarter (STO 90°/270°, or SPPS wider than deep).
+    pub landscape: Option<bool>,
+    /// Distance from the left edge to column 1, in points (SHM, SHF left margin).
+    pub margin_left: Option<f32>,
+    /// Distance from the top edge to the top of row 1, in points (SVM).
+    pub margin_top: Option<f32>,
+    /// Rows and columns of the page grid (SVF MPL, SHF MPP, PAGESIZE).
+    pub rows: Option<usize>,
+    pub columns: Option<usize>,
+}
+
 /// A page of positioned rows: `lines[r]` is row `r + 1`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
     pub number: usize,
     pub lines: Vec<Line>,
+    /// The physical page, when the spool says (SCS does; a plain text spool does not).
+    pub format: PageFormat,
 }
 
 impl Page {

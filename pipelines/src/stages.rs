@@ -568,6 +568,7 @@ impl Stage for Attach {
                 extras: CommitExtras {
                     attachments,
                     invoice,
+                    parts: Vec::new(),
                 },
             })
         })

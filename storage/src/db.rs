@@ -22,11 +22,18 @@ pub struct Db {
 }
 
 /// Embedded migrations, applied in order, once each: (version, SQLite SQL, PostgreSQL SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("migrations/0001_init.sqlite.sql"),
-    include_str!("migrations/0001_init.postgres.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("migrations/0001_init.sqlite.sql"),
+        include_str!("migrations/0001_init.postgres.sql"),
+    ),
+    (
+        2,
+        include_str!("migrations/0002_parts.sqlite.sql"),
+        include_str!("migrations/0002_parts.postgres.sql"),
+    ),
+];
 
 impl Db {
     /// The embedded default: a SQLite file in the data folder.

@@ -34,7 +34,7 @@ pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use index::{IndexDoc, SearchHit, SearchIndex};
 pub use model::{Attachment, Client, Document, Event, NewArrival, Status};
-pub use queue::{Claim, CommitExtras, InvoiceRecord, QueueCounts};
+pub use queue::{Claim, CommitExtras, InvoiceRecord, NewPart, QueueCounts, StageCommit};
 
 /// Milliseconds since the Unix epoch, the one time unit stored in the database.
 pub fn now_ms() -> i64 {

@@ -14,15 +14,18 @@ pub enum Status {
     Review,
     Duplicate,
     Quarantined,
+    /// A print run cut into parts (one document per invoice); the parts are filed, not the run.
+    Split,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Processing,
         Status::Filed,
         Status::Review,
         Status::Duplicate,
         Status::Quarantined,
+        Status::Split,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +35,7 @@ impl Status {
             Status::Review => "review",
             Status::Duplicate => "duplicate",
             Status::Quarantined => "quarantined",
+            Status::Split => "split",
         }
     }
 
@@ -107,6 +111,10 @@ pub struct Document {
     pub failed_stage: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The print run this document was cut from, and its pages there (1-based, inclusive).
+    pub parent_id: Option<i64>,
+    pub page_first: Option<i64>,
+    pub page_last: Option<i64>,
 }
 
 /// One line of a document's audit trail.

@@ -20,7 +20,7 @@ use crate::now_ms;
 const DOC_COLUMNS: &str = "id, source, source_ref, source_path, batch, blake3, size, original_key, \
      format, status, stage, duplicate_of, pages, pdf_key, text_key, doc_type, keys_json, \
      metadata_json, problems_json, targets_json, attempts, run_after, lease_owner, lease_until, last_error, \
-     failed_stage, created_at, updated_at";
+     failed_stage, created_at, updated_at, parent_id, page_first, page_last";
 
 /// A lease-holding worker's view of a claimed document.
 pub type Claim = Document;
@@ -42,6 +42,23 @@ pub struct InvoiceRecord {
 pub struct CommitExtras {
     pub attachments: Vec<Attachment>,
     pub invoice: Option<InvoiceRecord>,
+    /// Documents cut from this one (a burst print run), created in the same transaction.
+    pub parts: Vec<NewPart>,
+}
+
+/// A document cut from a print run: its pages are converted already, it waits for `stage`.
+/// It shares the run's source, batch, original and format; `source_ref` is the run's plus
+/// `#<index>`, so committing the same split twice creates nothing new.
+#[derive(Debug, Clone, Default)]
+pub struct NewPart {
+    /// 1-based position of the part in the run.
+    pub index: usize,
+    pub page_first: i64,
+    pub page_last: i64,
+    pub pdf_key: String,
+    pub text_key: String,
+    pub metadata: BTreeMap<String, String>,
+    pub stage: String,
 }
 
 fn json_map(
@@ -111,12 +128,101 @@ fn document_from_row(row: &AnyRow) -> Result<Document, StorageError> {
         failed_stage: row.try_get("failed_stage")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        parent_id: row.try_get("parent_id")?,
+        page_first: row.try_get("page_first")?,
+        page_last: row.try_get("page_last")?,
     })
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Maps of strings and lists of strings always serialise.
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// One stage's commit, for [`Db::commit_batch`].
+pub struct StageCommit<'a> {
+    pub doc: &'a Document,
+    pub next_stage: Option<&'a str>,
+    pub status: Status,
+    pub events: Vec<(String, String)>,
+    pub extras: &'a CommitExtras,
+}
+
+async fn commit_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    doc: &Document,
+    owner: &str,
+    next_stage: Option<&str>,
+    status: Status,
+    events: &[(String, String)],
+    extras: &CommitExtras,
+) -> Result<(), StorageError> {
+    let now = now_ms();
+    let updated = sqlx::query(
+        "UPDATE documents SET format = $1, pages = $2, pdf_key = $3, text_key = $4, doc_type = $5, \
+         keys_json = $6, metadata_json = $7, problems_json = $8, duplicate_of = $9, status = $10, \
+         stage = $11, attempts = 0, run_after = $12, lease_owner = NULL, lease_until = NULL, \
+         last_error = NULL, failed_stage = NULL, updated_at = $12, targets_json = $15 \
+         WHERE id = $13 AND lease_owner = $14",
+    )
+    .bind(&doc.format)
+    .bind(doc.pages)
+    .bind(&doc.pdf_key)
+    .bind(&doc.text_key)
+    .bind(&doc.doc_type)
+    .bind(to_json(&doc.keys))
+    .bind(to_json(&doc.metadata))
+    .bind(to_json(&doc.problems))
+    .bind(doc.duplicate_of)
+    .bind(status.as_str())
+    .bind(next_stage)
+    .bind(now)
+    .bind(doc.id)
+    .bind(owner)
+    .bind(to_json(&doc.targets))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(StorageError::LeaseLost { doc_id: doc.id });
+    }
+    for (stage, message) in events {
+        sqlx::query("INSERT INTO events (doc_id, at, stage, message) VALUES ($1, $2, $3, $4)")
+            .bind(doc.id)
+            .bind(now)
+            .bind(stage)
+            .bind(message)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for attachment in &extras.attachments {
+        sqlx::query(
+            "INSERT INTO attachments (doc_id, kind, target, origin, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (doc_id, kind, target) DO NOTHING",
+        )
+        .bind(doc.id)
+        .bind(&attachment.kind)
+        .bind(&attachment.target)
+        .bind(&attachment.origin)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some(invoice) = &extras.invoice {
+        sqlx::query(
+            "INSERT INTO invoices (number, client_code, invoice_date, total, doc_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (number) DO NOTHING",
+        )
+        .bind(&invoice.number)
+        .bind(&invoice.client_code)
+        .bind(&invoice.date)
+        .bind(&invoice.total)
+        .bind(doc.id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 impl Db {
@@ -276,70 +382,31 @@ impl Db {
         events: &[(String, String)],
         extras: &CommitExtras,
     ) -> Result<(), StorageError> {
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE documents SET format = $1, pages = $2, pdf_key = $3, text_key = $4, doc_type = $5, \
-             keys_json = $6, metadata_json = $7, problems_json = $8, duplicate_of = $9, status = $10, \
-             stage = $11, attempts = 0, run_after = $12, lease_owner = NULL, lease_until = NULL, \
-             last_error = NULL, failed_stage = NULL, updated_at = $12, targets_json = $15 \
-             WHERE id = $13 AND lease_owner = $14",
-        )
-        .bind(&doc.format)
-        .bind(doc.pages)
-        .bind(&doc.pdf_key)
-        .bind(&doc.text_key)
-        .bind(&doc.doc_type)
-        .bind(to_json(&doc.keys))
-        .bind(to_json(&doc.metadata))
-        .bind(to_json(&doc.problems))
-        .bind(doc.duplicate_of)
-        .bind(status.as_str())
-        .bind(next_stage)
-        .bind(now)
-        .bind(doc.id)
-        .bind(owner)
-        .bind(to_json(&doc.targets))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            return Err(StorageError::LeaseLost { doc_id: doc.id });
-        }
-        for (stage, message) in events {
-            sqlx::query("INSERT INTO events (doc_id, at, stage, message) VALUES ($1, $2, $3, $4)")
-                .bind(doc.id)
-                .bind(now)
-                .bind(stage)
-                .bind(message)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for attachment in &extras.attachments {
-            sqlx::query(
-                "INSERT INTO attachments (doc_id, kind, target, origin, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (doc_id, kind, target) DO NOTHING",
+        commit_in(&mut tx, doc, owner, next_stage, status, events, extras).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Commits several stages in one transaction (one sync to disk instead of one each):
+    /// all or nothing. On [`StorageError::LeaseLost`] nothing is written; the caller can
+    /// commit the others one by one.
+    pub async fn commit_batch(
+        &self,
+        owner: &str,
+        commits: &[StageCommit<'_>],
+    ) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        for commit in commits {
+            commit_in(
+                &mut tx,
+                commit.doc,
+                owner,
+                commit.next_stage,
+                commit.status,
+                &commit.events,
+                commit.extras,
             )
-            .bind(doc.id)
-            .bind(&attachment.kind)
-            .bind(&attachment.target)
-            .bind(&attachment.origin)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(invoice) = &extras.invoice {
-            sqlx::query(
-                "INSERT INTO invoices (number, client_code, invoice_date, total, doc_id, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (number) DO NOTHING",
-            )
-            .bind(&invoice.number)
-            .bind(&invoice.client_code)
-            .bind(&invoice.date)
-            .bind(&invoice.total)
-            .bind(doc.id)
-            .bind(now)
-            .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
