@@ -82,7 +82,14 @@ async fn reports_for(app: &App, ids: &[i64]) -> anyhow::Result<Vec<DocReport>> {
     let mut reports = Vec::with_capacity(ids.len());
     for id in ids {
         let doc = app.ctx.db.document(*id).await?;
-        reports.push(DocReport::load(&app.ctx.db, &doc).await?);
+        if doc.status != storage::Status::Split {
+            reports.push(DocReport::load(&app.ctx.db, &doc).await?);
+            continue;
+        }
+        // A print run cut into documents: the documents are what was filed.
+        for part in app.ctx.db.parts(doc.id).await? {
+            reports.push(DocReport::load(&app.ctx.db, &part).await?);
+        }
     }
     Ok(reports)
 }

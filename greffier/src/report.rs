@@ -21,6 +21,10 @@ pub struct DocReport {
     pub duplicate_of: Option<i64>,
     pub problems: Vec<String>,
     pub error: Option<String>,
+    /// The print run this document was cut from, and its pages there.
+    pub part_of: Option<i64>,
+    pub page_first: Option<i64>,
+    pub page_last: Option<i64>,
 }
 
 impl DocReport {
@@ -47,7 +51,19 @@ impl DocReport {
                 .last_error
                 .clone()
                 .filter(|_| doc.status == storage::Status::Quarantined),
+            part_of: doc.parent_id,
+            page_first: doc.page_first,
+            page_last: doc.page_last,
         })
+    }
+
+    /// The source path, with the page range for a part of a print run.
+    pub fn source_label(&self) -> String {
+        match (self.page_first, self.page_last) {
+            (Some(first), Some(last)) if first == last => format!("{} p{first}", self.source_path),
+            (Some(first), Some(last)) => format!("{} p{first}-{last}", self.source_path),
+            _ => self.source_path.clone(),
+        }
     }
 
     /// What to say in the last column of the table.
@@ -101,7 +117,7 @@ pub fn print_table(reports: &[DocReport]) -> anyhow::Result<()> {
             report.format.as_deref().unwrap_or("-"),
             report.doc_type.as_deref().unwrap_or("-"),
             report.pages.map_or("-".to_string(), |p| p.to_string()),
-            clip(&report.source_path, 40),
+            clip(&report.source_label(), 40),
             report.detail()
         )?;
     }

@@ -25,12 +25,15 @@
 //! - `charset`: UTF-8, Windows-1252 and EBCDIC decoding, code page guessing
 //! - `ebcdic_tables`: EBCDIC tables generated from iconv (do not edit)
 //! - `spool`: the page model and the streaming line-spool paginator (FCFC, form feeds, records)
+//! - `scs`: the streaming SCS interpreter (IBM i printer data stream) into the page model
+//! - `convert`: spool → PDF + text per document, cutting print runs with burst rules
 //! - `pdf`: the streaming PDF writer for spool pages
 //! - `pdftext`: the text layer of PDFs through lopdf
 //! - `stages`: the [`Stage`] trait, [`Plan`], and each stage
 //! - `worker`: [`Worker`]: claim, run with a timeout, commit, retry with backoff, quarantine
 
 pub mod charset;
+pub mod convert;
 pub mod detect;
 pub mod ebcdic_tables;
 pub mod pdf;
@@ -49,38 +52,25 @@ pub use stages::index_doc;
 pub use stages::{Outcome, Plan, Stage, StageError};
 pub use worker::Worker;
 
-/// Converts a spool file to a PDF file and a laid-out text file, streaming. Returns the pages.
-/// The bench and `greffier` share this path with the convert stage.
+/// Converts a line spool to a PDF file and a laid-out text file, streaming. Returns the
+/// pages. The bench and `greffier` share this path with the convert stage.
 pub fn convert_spool_file(
     input: &std::path::Path,
     layout: &spool::SpoolLayout,
     pdf_out: &std::path::Path,
     text_out: &std::path::Path,
-) -> Result<usize, spool::SpoolError> {
-    use std::io::Write;
-    let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(input)?);
-    let pdf_file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(pdf_out)?);
-    let mut text_file =
-        std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(text_out)?);
-    let mut writer = pdf::PdfWriter::new(pdf_file, layout.lines_per_page, layout.columns)?;
-    let pages = spool::paginate(reader, layout, |page| {
-        if page.number > 1 {
-            text_file.write_all(b"\x0c")?;
-        }
-        page.write_text(&mut text_file)?;
-        text_file.write_all(b"\n")?;
-        writer.add_page(page)
-    })?;
-    writer
-        .finish()?
-        .into_inner()
-        .map_err(|error| error.into_error())?
-        .sync_all()?;
-    text_file
-        .into_inner()
-        .map_err(|error| error.into_error())?
-        .sync_all()?;
-    Ok(pages)
+) -> Result<usize, convert::ConvertError> {
+    let work = tempfile::tempdir_in(pdf_out.parent().unwrap_or(std::path::Path::new(".")))?;
+    let renderer = convert::Renderer::Text {
+        layout: *layout,
+        format: spool::PageFormat::default(),
+    };
+    let converted = convert::convert_run(input, &renderer, None, work.path())?;
+    if let Some(part) = converted.parts.first() {
+        std::fs::rename(&part.pdf, pdf_out)?;
+        std::fs::rename(&part.text, text_out)?;
+    }
+    Ok(converted.pages)
 }
 
 /// Limits and timings of the pipeline.

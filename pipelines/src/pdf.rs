@@ -10,7 +10,7 @@ use flate2::write::ZlibEncoder;
 use flate2::Compression;
 
 use crate::charset::windows_1252_byte;
-use crate::spool::{Page, BOLD, UNDERLINE};
+use crate::spool::{Page, PageFormat, BOLD, UNDERLINE};
 
 const A4_SHORT: f32 = 595.28;
 const A4_LONG: f32 = 841.89;
@@ -122,10 +122,13 @@ impl Geometry {
     /// points, so one column is `72 / cpi` points), rows `72 / lpi` apart, on its paper
     /// (turned when landscape), or on the smallest of A4 portrait, A4 landscape or a page
     /// cut to the grid that holds it. Without a declared pitch, [`Geometry::for_page`].
-    pub fn for_format(page: &Page, rows: usize, columns: usize) -> Geometry {
-        let format = &page.format;
+    pub fn for_format(
+        format: &PageFormat,
+        text_width: usize,
+        rows: usize,
+        columns: usize,
+    ) -> Geometry {
         let rows = format.rows.unwrap_or(rows).max(1);
-        let text_width = page.width();
         let Some(cpi) = format.cpi.filter(|cpi| cpi.is_finite() && *cpi >= 1.0) else {
             let mut geometry =
                 Geometry::for_page(text_width, rows, format.columns.unwrap_or(columns));
@@ -202,6 +205,8 @@ pub struct PdfWriter<W: Write> {
     columns: usize,
     content: Vec<u8>,
     compressed: Vec<u8>,
+    /// The format of pages that declare none (a line spool's side-car cpi and lpi).
+    default_format: PageFormat,
     /// The geometry `row_ops` and `font_ops` were formatted for.
     prepared: Option<Geometry>,
     row_ops: Vec<Vec<u8>>,
@@ -219,6 +224,7 @@ impl<W: Write> PdfWriter<W> {
             columns,
             content: Vec::with_capacity(16 * 1024),
             compressed: Vec::with_capacity(8 * 1024),
+            default_format: PageFormat::default(),
             prepared: None,
             row_ops: Vec::new(),
             font_ops: [Vec::new(), Vec::new()],
@@ -239,6 +245,11 @@ impl<W: Write> PdfWriter<W> {
         Ok(writer)
     }
 
+    /// The format of pages that declare none.
+    pub fn set_default_format(&mut self, format: PageFormat) {
+        self.default_format = format;
+    }
+
     fn begin_object(&mut self, id: u32) -> io::Result<()> {
         let index = id as usize;
         if self.offsets.len() <= index {
@@ -254,7 +265,12 @@ impl<W: Write> PdfWriter<W> {
 
     /// Appends one page.
     pub fn add_page(&mut self, page: &Page) -> io::Result<()> {
-        let geometry = Geometry::for_format(page, self.rows, self.columns);
+        let format = if page.format == PageFormat::default() {
+            &self.default_format
+        } else {
+            &page.format
+        };
+        let geometry = Geometry::for_format(format, page.width(), self.rows, self.columns);
         self.content.clear();
         self.render(page, &geometry)?;
         self.compressed.clear();

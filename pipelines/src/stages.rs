@@ -4,11 +4,16 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
-use storage::{Attachment, CommitExtras, Document, IndexDoc, InvoiceRecord, Status, StorageError};
+use storage::{
+    Attachment, CommitExtras, Document, IndexDoc, InvoiceRecord, NewPart, Status, StorageError,
+};
 
 use crate::charset::Charset;
+use crate::convert::{convert_run, Renderer};
 use crate::detect::{detect, DetectError, Format, SpoolHints, SNIFF_BYTES};
 use crate::pdftext::pdf_pages_text;
+use crate::scs::{CcsidOrigin, ScsOptions};
+use crate::spool::PageFormat;
 use crate::spool::{CarriageControl, SpoolLayout};
 use crate::Context;
 
@@ -161,9 +166,15 @@ fn spool_hints(ctx: &Context, doc: &Document) -> SpoolHints {
         .unwrap_or_default();
     let defaults = ctx.settings.spool_defaults;
     let meta = |name: &str| {
+        let sidecar = format!("splf.{name}");
         doc.metadata
-            .get(name)
-            .and_then(|value| value.parse::<usize>().ok())
+            .get(&sidecar)
+            .and_then(|value| value.trim().parse::<usize>().ok())
+            .or_else(|| {
+                doc.metadata
+                    .get(name)
+                    .and_then(|value| value.trim().parse::<usize>().ok())
+            })
     };
     SpoolHints {
         ccsid: meta("ccsid")
@@ -304,7 +315,79 @@ fn derived_key(doc: &Document, name: &str) -> String {
     format!("derived/{}/{name}", doc.id)
 }
 
-/// Text spools become a PDF and laid-out text; PDFs pass through untouched.
+/// The page format a line spool's side-car gives (cpi, lpi, page size), or the source's.
+fn sidecar_format(doc: &Document) -> PageFormat {
+    let number = |name: &str| {
+        doc.metadata
+            .get(name)
+            .and_then(|value| value.trim().parse::<f32>().ok())
+            .filter(|value| value.is_finite() && *value > 0.0)
+    };
+    let count = |name: &str| {
+        doc.metadata
+            .get(name)
+            .and_then(|value| value.trim().parse::<usize>().ok())
+            .filter(|value| (1..=1000).contains(value))
+    };
+    let rotation = doc
+        .metadata
+        .get("splf.rotation")
+        .map(|value| value.trim().trim_start_matches('*').to_ascii_uppercase());
+    PageFormat {
+        cpi: number("splf.cpi").or_else(|| number("cpi")),
+        lpi: number("splf.lpi").or_else(|| number("lpi")),
+        landscape: match rotation.as_deref() {
+            Some("90" | "270") => Some(true),
+            Some("0" | "180") => Some(false),
+            _ => None,
+        },
+        rows: count("splf.page_length").or_else(|| count("page_length")),
+        columns: count("splf.page_width").or_else(|| count("page_width")),
+        ..PageFormat::default()
+    }
+}
+
+fn renderer_of(ctx: &Context, doc: &Document) -> Result<Renderer, StageError> {
+    match doc.format.as_deref() {
+        Some("text-spool") => Ok(Renderer::Text {
+            layout: layout_of(doc)?,
+            format: sidecar_format(doc),
+        }),
+        Some("scs") => {
+            let hints = spool_hints(ctx, doc);
+            let ccsid = |name: &str| {
+                doc.metadata
+                    .get(name)
+                    .and_then(|value| value.trim().parse::<u16>().ok())
+            };
+            let sidecar_ccsid = ccsid("splf.ccsid");
+            let source_ccsid = ccsid("ccsid")
+                .or_else(|| {
+                    ctx.settings
+                        .source_hints
+                        .get(&doc.source)
+                        .and_then(|h| h.ccsid)
+                })
+                .or(ctx.settings.spool_defaults.ccsid);
+            let mut fallback = sidecar_format(doc);
+            fallback.rows = fallback.rows.or(hints.lines_per_page);
+            fallback.columns = fallback.columns.or(hints.columns);
+            Ok(Renderer::Scs(ScsOptions {
+                sidecar_ccsid,
+                source_ccsid,
+                fallback,
+                keep_blank_pages: false,
+            }))
+        }
+        other => Err(StageError::Permanent(format!(
+            "no converter for format {}",
+            other.unwrap_or("unknown")
+        ))),
+    }
+}
+
+/// Spools (line and SCS) become a PDF and laid-out text, or, when a burst rule applies, one
+/// part per document of the run; PDFs pass through untouched.
 pub struct Convert;
 
 impl Stage for Convert {
@@ -318,49 +401,109 @@ impl Stage for Convert {
         doc: &'a mut Document,
     ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
-            match doc.format.as_deref() {
-                Some("pdf") => {
-                    doc.pdf_key = doc.original_key.clone();
-                    Ok(Outcome::next(vec!["pdf kept as it is".into()]))
-                }
-                Some("text-spool") => {
-                    let layout = layout_of(doc)?;
-                    let work = tempfile::tempdir()?;
-                    let input = work.path().join("original");
-                    let pdf_path = work.path().join("document.pdf");
-                    let text_path = work.path().join("text.txt");
-                    ctx.blobs.download_to(original_key(doc)?, &input).await?;
-                    let (pdf, text) = (pdf_path.clone(), text_path.clone());
-                    let pages = blocking("spool converter", move || {
-                        crate::convert_spool_file(&input, &layout, &pdf, &text).map_err(|error| {
-                            match error {
-                                crate::spool::SpoolError::Io(io) => {
-                                    StageError::Transient(format!("i/o error: {io}"))
-                                }
-                                other => StageError::Permanent(other.to_string()),
-                            }
-                        })
-                    })
-                    .await?;
-                    if pages == 0 {
-                        return Err(StageError::Permanent("spool has no printable page".into()));
-                    }
-                    let pdf_key = derived_key(doc, "document.pdf");
-                    let text_key = derived_key(doc, "text.txt");
-                    ctx.blobs.put_file(&pdf_key, &pdf_path).await?;
-                    ctx.blobs.put_file(&text_key, &text_path).await?;
-                    doc.pdf_key = Some(pdf_key);
-                    doc.text_key = Some(text_key);
-                    doc.pages = i64::try_from(pages).ok();
-                    Ok(Outcome::next(vec![format!(
-                        "spool converted to a {pages}-page pdf"
-                    )]))
-                }
-                other => Err(StageError::Permanent(format!(
-                    "no converter for format {}",
-                    other.unwrap_or("unknown")
-                ))),
+            if doc.format.as_deref() == Some("pdf") {
+                doc.pdf_key = doc.original_key.clone();
+                return Ok(Outcome::next(vec!["pdf kept as it is".into()]));
             }
+            let renderer = renderer_of(ctx, doc)?;
+            let format_name = doc.format.clone().unwrap_or_default();
+            // A part is never cut again.
+            let burst_name = if doc.parent_id.is_none() {
+                ctx.rules
+                    .burst_for(&doc.source, &format_name, &doc.metadata)
+                    .map(|burst| burst.name().to_string())
+            } else {
+                None
+            };
+            let work = tempfile::tempdir()?;
+            let input = work.path().join("original");
+            ctx.blobs.download_to(original_key(doc)?, &input).await?;
+            let rules = ctx.rules.clone();
+            let (source, metadata) = (doc.source.clone(), doc.metadata.clone());
+            let dir = work.path().to_path_buf();
+            let with_burst = burst_name.is_some();
+            let converted = blocking("spool converter", move || {
+                let burst = if with_burst {
+                    rules.burst_for(&source, &format_name, &metadata)
+                } else {
+                    None
+                };
+                convert_run(&input, &renderer, burst, &dir).map_err(|error| {
+                    if error.is_transient() {
+                        StageError::Transient(error.to_string())
+                    } else {
+                        StageError::Permanent(error.to_string())
+                    }
+                })
+            })
+            .await?;
+            let pages = converted.pages;
+            if pages == 0 || converted.parts.is_empty() {
+                return Err(StageError::Permanent("spool has no printable page".into()));
+            }
+            let mut events = Vec::new();
+            if let Some(summary) = &converted.scs {
+                let origin = match summary.ccsid_origin {
+                    CcsidOrigin::Sidecar => "the side-car",
+                    CcsidOrigin::Scg => "the stream's scg",
+                    CcsidOrigin::Source => "the source",
+                    CcsidOrigin::Default => "the default",
+                };
+                doc.metadata
+                    .insert("spool.ccsid".into(), summary.ccsid.to_string());
+                events.push(format!(
+                    "scs read with ccsid {} (from {origin})",
+                    summary.ccsid
+                ));
+                for warning in &summary.warnings {
+                    events.push(format!("scs warning: {warning}"));
+                }
+            }
+            doc.pages = i64::try_from(pages).ok();
+            if converted.parts.len() == 1 {
+                let pdf_key = derived_key(doc, "document.pdf");
+                let text_key = derived_key(doc, "text.txt");
+                let part = &converted.parts[0];
+                ctx.blobs.put_file(&pdf_key, &part.pdf).await?;
+                ctx.blobs.put_file(&text_key, &part.text).await?;
+                doc.pdf_key = Some(pdf_key);
+                doc.text_key = Some(text_key);
+                events.push(format!("spool converted to a {pages}-page pdf"));
+                return Ok(Outcome::next(events));
+            }
+            let burst = burst_name.unwrap_or_default();
+            let mut parts = Vec::with_capacity(converted.parts.len());
+            for (position, part) in converted.parts.iter().enumerate() {
+                let index = position + 1;
+                let pdf_key = derived_key(doc, &format!("part-{index:05}.pdf"));
+                let text_key = derived_key(doc, &format!("part-{index:05}.txt"));
+                ctx.blobs.put_file(&pdf_key, &part.pdf).await?;
+                ctx.blobs.put_file(&text_key, &part.text).await?;
+                let mut metadata = doc.metadata.clone();
+                metadata.insert("burst.rule".into(), burst.clone());
+                metadata.insert("burst.part".into(), index.to_string());
+                parts.push(NewPart {
+                    index,
+                    page_first: i64::try_from(part.page_first).unwrap_or(i64::MAX),
+                    page_last: i64::try_from(part.page_last).unwrap_or(i64::MAX),
+                    pdf_key,
+                    text_key,
+                    metadata,
+                    stage: "extract".into(),
+                });
+            }
+            events.push(format!(
+                "print run of {pages} pages cut into {} documents by burst rule {burst}",
+                parts.len()
+            ));
+            Ok(Outcome {
+                finish: Some(Status::Split),
+                events,
+                extras: CommitExtras {
+                    parts,
+                    ..CommitExtras::default()
+                },
+            })
         })
     }
 }

@@ -5,11 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use storage::{Document, Status, StorageError};
+use storage::{Document, StageCommit, Status, StorageError};
 use tokio::sync::watch;
 
 use crate::stages::{Outcome, Plan, StageError};
 use crate::Context;
+
+/// How many documents the worker of light stages (extract, attach) takes at once.
+const LIGHT_BATCH: i64 = 64;
 
 static WORKER_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -62,6 +65,16 @@ impl Worker {
         let mut crew: Vec<Worker> = (0..count.max(1))
             .map(|_| Worker::new(ctx.clone(), plan.clone(), general.clone(), 1))
             .collect();
+        // Rules and record lookups take microseconds: one worker takes them by the batch
+        // and commits each batch in one transaction (a burst print run makes thousands).
+        let light: Vec<&'static str> = plan
+            .names()
+            .into_iter()
+            .filter(|name| matches!(*name, "extract" | "attach"))
+            .collect();
+        if !light.is_empty() {
+            crew.push(Worker::new(ctx.clone(), plan.clone(), light, LIGHT_BATCH));
+        }
         let index_batch = plan.get("index").map_or(64, |stage| stage.batch_size());
         crew.push(Worker::new(ctx, plan, vec!["index"], index_batch));
         crew
@@ -150,13 +163,47 @@ impl Worker {
                 done.retain(|(_, name, _)| name != stage_name);
             }
         }
+        if done.len() > 1 {
+            let commits: Vec<StageCommit<'_>> = done
+                .iter()
+                .map(|(doc, stage_name, outcome)| {
+                    let (next, status, events) = self.plan_commit(doc, stage_name, outcome);
+                    StageCommit {
+                        doc,
+                        next_stage: next,
+                        status,
+                        events,
+                        extras: &outcome.extras,
+                    }
+                })
+                .collect();
+            match self.ctx.db.commit_batch(&self.owner, &commits).await {
+                Ok(()) => {
+                    for commit in &commits {
+                        if commit.status.is_settled() {
+                            tracing::info!(doc_id = commit.doc.id, source = %commit.doc.source, path = %commit.doc.source_path, status = %commit.status, "document settled");
+                        }
+                    }
+                    return Ok(handled);
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "batch commit refused: committing one by one");
+                }
+            }
+        }
         for (doc, stage_name, outcome) in done {
             self.commit(doc, &stage_name, outcome).await;
         }
         Ok(handled)
     }
 
-    async fn commit(&self, doc: Document, stage_name: &str, outcome: Outcome) {
+    /// The next stage, the status and the audit lines a stage's outcome commits.
+    fn plan_commit(
+        &self,
+        doc: &Document,
+        stage_name: &str,
+        outcome: &Outcome,
+    ) -> (Option<&'static str>, Status, Vec<(String, String)>) {
         let (next, status) = match outcome.finish {
             Some(status) => (None, status),
             None => match self.plan.next_after(stage_name) {
@@ -167,12 +214,17 @@ impl Worker {
         };
         let mut events: Vec<(String, String)> = outcome
             .events
-            .into_iter()
-            .map(|message| (stage_name.to_string(), message))
+            .iter()
+            .map(|message| (stage_name.to_string(), message.clone()))
             .collect();
         if status.is_settled() {
             events.push((stage_name.to_string(), format!("document {status}")));
         }
+        (next, status, events)
+    }
+
+    async fn commit(&self, doc: Document, stage_name: &str, outcome: Outcome) {
+        let (next, status, events) = self.plan_commit(&doc, stage_name, &outcome);
         match self
             .ctx
             .db

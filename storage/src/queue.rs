@@ -222,6 +222,33 @@ async fn commit_in(
         .execute(&mut **tx)
         .await?;
     }
+    for part in &extras.parts {
+        sqlx::query(
+            "INSERT INTO documents (source, source_ref, source_path, batch, size, original_key, format, \
+             status, stage, pages, pdf_key, text_key, metadata_json, run_after, created_at, updated_at, \
+             parent_id, page_first, page_last) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8, $9, $10, $11, $12, $13, $13, $13, $14, $15, $16) \
+             ON CONFLICT (source, source_ref) DO NOTHING",
+        )
+        .bind(&doc.source)
+        .bind(format!("{}#{}", doc.source_ref, part.index))
+        .bind(&doc.source_path)
+        .bind(&doc.batch)
+        .bind(doc.size)
+        .bind(&doc.original_key)
+        .bind(&doc.format)
+        .bind(&part.stage)
+        .bind(part.page_last - part.page_first + 1)
+        .bind(&part.pdf_key)
+        .bind(&part.text_key)
+        .bind(to_json(&part.metadata))
+        .bind(now)
+        .bind(doc.id)
+        .bind(part.page_first)
+        .bind(part.page_last)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -608,13 +635,24 @@ impl Db {
         rows.iter().map(document_from_row).collect()
     }
 
-    /// How many of `ids` are still in the queue.
+    /// The documents cut from a print run, in run order.
+    pub async fn parts(&self, parent_id: i64) -> Result<Vec<Document>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE parent_id = $1 ORDER BY page_first, id"
+        ))
+        .bind(parent_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(document_from_row).collect()
+    }
+
+    /// How many of `ids`, and of the parts cut from them, are still in the queue.
     pub async fn count_unsettled(&self, ids: &[i64]) -> Result<i64, StorageError> {
         let mut unsettled = 0;
         for chunk in ids.chunks(500) {
             let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
             let sql = format!(
-                "SELECT COUNT(*) FROM documents WHERE status = 'processing' AND id IN ({})",
+                "SELECT COUNT(*) FROM documents WHERE status = 'processing' AND (id IN ({0}) OR parent_id IN ({0}))",
                 params.join(", ")
             );
             let mut query = sqlx::query_scalar::<_, i64>(&sql);
