@@ -40,7 +40,10 @@ impl Charset {
     /// Decodes one line (no line end) into `out`, replacing what cannot be decoded with U+FFFD.
     pub fn decode_into(self, bytes: &[u8], out: &mut String) {
         match self {
-            Charset::Utf8 => out.push_str(&String::from_utf8_lossy(bytes)),
+            Charset::Utf8 => match std::str::from_utf8(bytes) {
+                Ok(text) => out.push_str(text),
+                Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+            },
             Charset::Windows1252 => out.extend(bytes.iter().map(|&b| windows_1252_char(b))),
             Charset::Ebcdic(ccsid) => match ebcdic_tables::table(ccsid) {
                 Some(table) => out.extend(bytes.iter().map(|&b| table[usize::from(b)])),

@@ -6,8 +6,7 @@
 
 use std::io::{self, Write};
 
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 use crate::charset::windows_1252_byte;
 use crate::spool::{Page, PageFormat, BOLD, UNDERLINE};
@@ -207,6 +206,7 @@ pub struct PdfWriter<W: Write> {
     compressed: Vec<u8>,
     /// The format of pages that declare none (a line spool's side-car cpi and lpi).
     default_format: PageFormat,
+    deflate: Compress,
     /// The geometry `row_ops` and `font_ops` were formatted for.
     prepared: Option<Geometry>,
     row_ops: Vec<Vec<u8>>,
@@ -225,6 +225,7 @@ impl<W: Write> PdfWriter<W> {
             content: Vec::with_capacity(16 * 1024),
             compressed: Vec::with_capacity(8 * 1024),
             default_format: PageFormat::default(),
+            deflate: Compress::new(Compression::fast(), true),
             prepared: None,
             row_ops: Vec::new(),
             font_ops: [Vec::new(), Vec::new()],
@@ -243,6 +244,26 @@ impl<W: Write> PdfWriter<W> {
         writer.out.write_all(cmap.as_bytes())?;
         writer.out.write_all(b"\nendstream\nendobj\n")?;
         Ok(writer)
+    }
+
+    /// Deflates `content` into `compressed` with the one compressor of this writer (creating
+    /// a compressor per page cost more than compressing small pages).
+    fn compress(&mut self) -> io::Result<()> {
+        self.compressed.clear();
+        self.deflate.reset();
+        loop {
+            let spare = self.content.len() / 2 + 256;
+            self.compressed.reserve(spare);
+            let consumed = usize::try_from(self.deflate.total_in()).unwrap_or(usize::MAX);
+            let input = self.content.get(consumed..).unwrap_or_default();
+            let status = self
+                .deflate
+                .compress_vec(input, &mut self.compressed, FlushCompress::Finish)
+                .map_err(io::Error::other)?;
+            if status == Status::StreamEnd {
+                return Ok(());
+            }
+        }
     }
 
     /// The format of pages that declare none.
@@ -273,11 +294,7 @@ impl<W: Write> PdfWriter<W> {
         let geometry = Geometry::for_format(format, page.width(), self.rows, self.columns);
         self.content.clear();
         self.render(page, &geometry)?;
-        self.compressed.clear();
-        let mut encoder =
-            ZlibEncoder::new(std::mem::take(&mut self.compressed), Compression::fast());
-        encoder.write_all(&self.content)?;
-        self.compressed = encoder.finish()?;
+        self.compress()?;
 
         let content_id = self.next_id();
         self.begin_object(content_id)?;

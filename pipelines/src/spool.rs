@@ -94,6 +94,12 @@ impl Line {
     /// Lays `text` over the row from column 0: a blank keeps what is under it, `_` underlines
     /// it, the same character makes it bold, anything over a blank or `_` replaces it.
     fn overlay(&mut self, text: &[char]) {
+        if self.chars.is_empty() {
+            // Nothing to print over: the common case, one record per row.
+            self.chars.extend_from_slice(text);
+            self.flags.resize(text.len(), 0);
+            return;
+        }
         if self.chars.len() < text.len() {
             self.chars.resize(text.len(), ' ');
             self.flags.resize(text.len(), 0);
@@ -174,10 +180,12 @@ impl Page {
         let Some(last_row) = last_row else {
             return Ok(());
         };
+        let mut bytes = Vec::with_capacity(256);
         let mut buf = [0u8; 4];
         for (index, line) in self.lines[..=last_row].iter().enumerate() {
+            bytes.clear();
             if index > 0 {
-                out.write_all(b"\n")?;
+                bytes.push(b'\n');
             }
             let end = line
                 .chars
@@ -185,8 +193,13 @@ impl Page {
                 .rposition(|&c| c != ' ')
                 .map_or(0, |p| p + 1);
             for &ch in &line.chars[..end] {
-                out.write_all(ch.encode_utf8(&mut buf).as_bytes())?;
+                if ch.is_ascii() {
+                    bytes.push(ch as u8);
+                } else {
+                    bytes.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
             }
+            out.write_all(&bytes)?;
         }
         Ok(())
     }
@@ -217,7 +230,11 @@ impl<F: FnMut(&Page) -> io::Result<()>> PageBuilder<'_, F> {
             self.pages += 1;
             self.page.number = self.pages;
             (self.on_page)(&self.page)?;
-            self.page.lines.clear();
+            // Rows keep their buffers for the next page: blank rows print nothing.
+            for line in &mut self.page.lines {
+                line.chars.clear();
+                line.flags.clear();
+            }
             self.has_content = false;
         }
         self.row = 0;
@@ -351,9 +368,24 @@ pub fn paginate<R: BufRead>(
             if piece.is_empty() && has_form_feed {
                 continue;
             }
+            chars.clear();
+            if !layout.charset.is_ebcdic() && piece.is_ascii() {
+                // ASCII is the same in UTF-8 and Windows-1252: no decoding to do.
+                for &byte in piece {
+                    match byte {
+                        b'\t' => {
+                            let next_stop = (chars.len() / 8 + 1) * 8;
+                            chars.resize(next_stop, ' ');
+                        }
+                        0..=0x1F | 0x7F => chars.push(' '),
+                        _ => chars.push(char::from(byte)),
+                    }
+                }
+                builder.record(&chars)?;
+                continue;
+            }
             text.clear();
             layout.charset.decode_into(piece, &mut text);
-            chars.clear();
             for ch in text.chars() {
                 match ch {
                     '\t' => {
