@@ -14,6 +14,8 @@ use crate::cli::Global;
 use crate::config::Config;
 
 pub struct App {
+    /// The data folder (SQLite file, blobs, index, LPD spool) of the embedded default.
+    pub data: PathBuf,
     pub ctx: Arc<Context>,
     pub plan: Arc<Plan>,
     pub config: Config,
@@ -75,6 +77,7 @@ impl App {
             settings,
         });
         Ok(App {
+            data,
             ctx,
             plan: Arc::new(Plan::standard()),
             config,

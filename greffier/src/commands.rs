@@ -332,36 +332,12 @@ async fn run(app: &App) -> anyhow::Result<ExitCode> {
     let (stop, mut workers) = app.start_workers();
     let mut sources = tokio::task::JoinSet::new();
     for source in &app.config.source {
-        if source.kind != "folder" {
-            bail!(
-                "source {}: unknown type {:?} (this version has folder)",
-                source.name,
-                source.kind
-            );
-        }
-        let after: capture::After = source
-            .after
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("source {}: {e}", source.name))?;
-        let mut metadata = BTreeMap::new();
-        if let Some(ccsid) = source.spool.ccsid {
-            metadata.insert("ccsid".to_string(), ccsid.to_string());
-        }
-        let config = capture::FolderConfig {
-            name: source.name.clone(),
-            path: source.path.clone(),
-            after,
-            rescan: std::time::Duration::from_secs_f64(source.rescan_secs.max(0.1)),
-            stable_for: std::time::Duration::from_secs_f64(source.stable_secs.max(0.0)),
-            metadata,
-        };
-        let mut folder = capture::FolderSource::new(config);
+        let mut source_task = open_source(app, source).await?;
         let inbox = inbox.clone();
         let stopped = stop.subscribe();
         sources.spawn(async move {
-            use capture::Source as _;
-            if let Err(error) = folder.run(&inbox, stopped).await {
-                tracing::error!(source = folder.name(), %error, "source stopped");
+            if let Err(error) = source_task.run(&inbox, stopped).await {
+                tracing::error!(source = source_task.name(), %error, "source stopped");
             }
         });
     }
@@ -376,6 +352,85 @@ async fn run(app: &App) -> anyhow::Result<ExitCode> {
     while sources.join_next().await.is_some() {}
     while workers.join_next().await.is_some() {}
     Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the capture source a `[[source]]` describes (an LPD source is bound here, so a
+/// port that cannot be had stops `greffier run` at once).
+async fn open_source(
+    app: &App,
+    source: &crate::config::SourceConfig,
+) -> anyhow::Result<Box<dyn capture::Source>> {
+    let mut metadata = BTreeMap::new();
+    if let Some(ccsid) = source.spool.ccsid {
+        metadata.insert("ccsid".to_string(), ccsid.to_string());
+    }
+    if let Some(length) = source.spool.page_length {
+        metadata.insert("page_length".to_string(), length.to_string());
+    }
+    if let Some(width) = source.spool.page_width {
+        metadata.insert("page_width".to_string(), width.to_string());
+    }
+    match source.kind.as_str() {
+        "folder" => {
+            let path = source.path.clone().ok_or_else(|| {
+                anyhow::anyhow!("source {}: a folder source needs path", source.name)
+            })?;
+            let after: capture::After = source
+                .after
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("source {}: {e}", source.name))?;
+            let config = capture::FolderConfig {
+                name: source.name.clone(),
+                path,
+                after,
+                rescan: std::time::Duration::from_secs_f64(source.rescan_secs.max(0.1)),
+                stable_for: std::time::Duration::from_secs_f64(source.stable_secs.max(0.0)),
+                metadata,
+            };
+            Ok(Box::new(capture::FolderSource::new(config)))
+        }
+        "lpd" => {
+            let listen = source.listen.as_deref().unwrap_or("0.0.0.0:515");
+            let listen: std::net::SocketAddr = listen.parse().with_context(|| {
+                format!(
+                    "source {}: listen is not an address:port: {listen}",
+                    source.name
+                )
+            })?;
+            let spool_dir = app.data.join("lpd").join(&source.name);
+            let mut config = capture::LpdConfig::new(source.name.clone(), listen, spool_dir);
+            for (queue, attributes) in &source.queue {
+                let mut profile = metadata.clone();
+                for (name, value) in attributes {
+                    profile.insert(name.clone(), crate::config::value_text(value));
+                }
+                config = config.with_queue(queue.clone(), profile);
+            }
+            if source.any_queue || source.queue.is_empty() {
+                config.default_profile = Some(metadata);
+            }
+            if let Some(mb) = source.max_job_mb {
+                config.max_job_bytes = mb.saturating_mul(1 << 20);
+            }
+            if let Some(secs) = source.idle_secs {
+                config.idle_timeout = std::time::Duration::from_secs_f64(secs.max(1.0));
+            }
+            if let Some(count) = source.max_connections {
+                config.max_connections = count.max(1);
+            }
+            let mut lpd = capture::LpdSource::new(config);
+            let bound = lpd
+                .bind()
+                .await
+                .with_context(|| format!("source {}: cannot listen on {listen}", source.name))?;
+            tracing::info!(source = %source.name, address = %bound, "lpd receiver listening");
+            Ok(Box::new(lpd))
+        }
+        other => bail!(
+            "source {}: unknown type {other:?} (this version has folder and lpd)",
+            source.name
+        ),
+    }
 }
 
 async fn wait_for_signal() {

@@ -93,13 +93,31 @@ impl SpoolConfig {
     }
 }
 
+/// One `[[source]]`: `type = "folder"` (spool output and scanner folders) or `type = "lpd"`
+/// (an LPD receiver for IBM i remote output queues and LPR clients).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
-    pub path: PathBuf,
+    /// folder: the folder to watch.
+    pub path: Option<PathBuf>,
+    /// lpd: the address to listen on, `0.0.0.0:515` by default (515 needs a capability).
+    pub listen: Option<String>,
+    /// lpd: queue name → attributes of its documents (`ccsid`, `page_length`, anything a
+    /// rule condition can test), e.g. `[source.queue.FACTURES] ccsid = 1147`.
+    #[serde(default)]
+    pub queue: std::collections::BTreeMap<String, std::collections::BTreeMap<String, toml::Value>>,
+    /// lpd: take jobs for queues not listed in `queue` (with the source's defaults).
+    #[serde(default)]
+    pub any_queue: bool,
+    /// lpd: the largest job, in MiB.
+    pub max_job_mb: Option<u64>,
+    /// lpd: how long a sender may stay silent, in seconds.
+    pub idle_secs: Option<f64>,
+    /// lpd: connections served at once.
+    pub max_connections: Option<usize>,
     #[serde(default = "default_after")]
     pub after: String,
     #[serde(default = "default_rescan")]
@@ -118,6 +136,18 @@ fn default_rescan() -> f64 {
 }
 fn default_stable() -> f64 {
     2.0
+}
+
+/// A queue attribute as metadata text (`1147`, `"*FACT"`, `true`).
+pub fn value_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => text.clone(),
+        toml::Value::Integer(number) => number.to_string(),
+        toml::Value::Float(number) => number.to_string(),
+        toml::Value::Boolean(flag) => flag.to_string(),
+        toml::Value::Datetime(datetime) => datetime.to_string(),
+        toml::Value::Array(_) | toml::Value::Table(_) => String::new(),
+    }
 }
 
 impl Config {
