@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job on the shipped samples, embedded defaults (SQLite, local blobs and index in
 # ./greffier-data): import the clients, ingest every sample spool and PDF, print the table
-# and the summary. Run it again to see every document come back as a duplicate.
+# and the summary: the spools and PDFs, and one IBM i SCS print run of 50 invoices written
+# by JTOpen, cut into one document per invoice by the burst rule of samples/rules.toml.
+# Run it again to see every document come back as a duplicate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -j2 -q -p greffier
 greffier=target/debug/greffier
 $greffier records import client samples/clients.csv --map code=CODE,name=RAISON_SOCIALE
-$greffier --rules samples/rules.toml ingest samples/spools samples/pdf
+$greffier --rules samples/rules.toml ingest samples/spools samples/pdf samples/scs/run-50-invoices-1147.scs
 echo
 echo "try: $greffier search client:CL004711    $greffier review    $greffier show 1    $greffier cat 1 --pdf > facture.pdf"

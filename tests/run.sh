@@ -3,8 +3,10 @@
 # SQLite and PostgreSQL, and the end-to-end tests through the binary.
 #
 # Installs what the tests need when it is missing (Debian packages: poppler-utils for
-# pdftotext, qpdf; PostgreSQL when no server answers on 127.0.0.1:5432) and stops what it
-# started. Usage: tests/run.sh   (from anywhere)
+# pdftotext, qpdf; rlpr and LPRng for the LPD tests; PostgreSQL when no server answers on
+# 127.0.0.1:5432; cargo-fuzz for the brief fuzz run) and stops what it started.
+# Usage: tests/run.sh   (from anywhere). FUZZ_SECONDS (default 15) is the brief fuzz run per
+# target after the tests; tests/fuzz.sh 3600 hunts longer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt_install "${missing[@]}"
 fi
+
+# LPR clients nobody here wrote, for the LPD receiver's tests.
+bash tests/install-lpr.sh
 
 # PostgreSQL for the conformance suite: use the one on 127.0.0.1:5432, or start one.
 started_pg=
@@ -45,3 +50,7 @@ trap cleanup EXIT
 
 cargo build -j2 -p greffier
 cargo test -j2 --workspace
+
+# Every fuzz target (SCS interpreter, LPD protocol, spool paginator, detection, PDF text)
+# briefly: any crash fails the run.
+tests/fuzz.sh "${FUZZ_SECONDS:-15}"
