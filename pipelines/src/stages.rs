@@ -819,5 +819,6 @@ pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageE
             .cloned()
             .collect(),
         keys: doc.keys.clone(),
+        metadata: doc.metadata.clone(),
     })
 }

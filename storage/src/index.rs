@@ -36,6 +36,9 @@ pub struct IndexDoc {
     /// ISO dates found by the rules (any key of type date).
     pub dates: Vec<String>,
     pub keys: BTreeMap<String, String>,
+    /// Spool and capture attributes (`splf.form_type`, `lpd.queue` …), searched as
+    /// `meta.splf.form_type:FACT`.
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// One search result.
@@ -59,6 +62,7 @@ struct Fields {
     form: Field,
     date: Field,
     keys: Field,
+    meta: Field,
 }
 
 /// The tantivy index in the data folder.
@@ -100,7 +104,8 @@ fn schema() -> (Schema, Fields) {
         invoice: builder.add_text_field("invoice", STRING | STORED),
         form: builder.add_text_field("form", STRING | STORED),
         date: builder.add_text_field("date", STRING | STORED),
-        keys: builder.add_json_field("keys", raw_json),
+        keys: builder.add_json_field("keys", raw_json.clone()),
+        meta: builder.add_json_field("meta", raw_json.set_expand_dots_enabled()),
     };
     (builder.build(), fields)
 }
@@ -116,7 +121,23 @@ impl SearchIndex {
                 dir.display()
             ))
         })?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            Err(tantivy::TantivyError::SchemaError(reason)) => {
+                // Derived data from an older version: start it again, `greffier reindex` refills it.
+                tracing::warn!(%reason, dir = %dir.display(), "search index schema changed: index recreated, run greffier reindex");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                let directory = MmapDirectory::open(dir).map_err(|error| {
+                    StorageError::Invalid(format!(
+                        "cannot open index folder {}: {error}",
+                        dir.display()
+                    ))
+                })?;
+                Index::open_or_create(directory, schema)?
+            }
+            Err(error) => return Err(error.into()),
+        };
         let french = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(64))
             .filter(LowerCaser)
@@ -189,6 +210,17 @@ impl SearchIndex {
                     })
                     .collect();
                 entry.add_object(fields.keys, keys);
+                let meta: BTreeMap<String, tantivy::schema::OwnedValue> = doc
+                    .metadata
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.clone(),
+                            tantivy::schema::OwnedValue::Str(value.clone()),
+                        )
+                    })
+                    .collect();
+                entry.add_object(fields.meta, meta);
                 writer.add_document(entry)?;
             }
             writer.commit()?;

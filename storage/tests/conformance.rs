@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use storage::{
-    Attachment, Blobs, CommitExtras, Db, InvoiceRecord, NewArrival, Status, StorageError,
+    Attachment, Blobs, CommitExtras, Db, InvoiceRecord, NewArrival, NewPart, StageCommit, Status,
+    StorageError,
 };
 
 async fn sqlite() -> (Db, tempfile::TempDir) {
@@ -191,6 +192,7 @@ async fn a_commit_writes_outputs_and_records_together(db: Db) {
             date: Some("2024-03-15".into()),
             total: Some("1481.47".into()),
         }),
+        ..CommitExtras::default()
     };
     db.commit(
         &doc,
@@ -434,6 +436,109 @@ async fn records_and_manual_attachments(db: Db) {
     assert_eq!(db.record_counts().await.unwrap().get("clients"), Some(&1));
 }
 
+async fn a_split_run_and_its_parts_commit_together_once(db: Db) {
+    let blobs = Blobs::memory();
+    let run = arrive(&db, &blobs, "run", b"three invoices").await;
+    let doc = db
+        .claim(&["detect"], "w", 60_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let parts: Vec<NewPart> = [(1, 1), (2, 3), (4, 4)]
+        .iter()
+        .enumerate()
+        .map(|(position, &(first, last))| NewPart {
+            index: position + 1,
+            page_first: first,
+            page_last: last,
+            pdf_key: format!("derived/{run}/part-{}.pdf", position + 1),
+            text_key: format!("derived/{run}/part-{}.txt", position + 1),
+            metadata: BTreeMap::from([("burst.part".to_string(), (position + 1).to_string())]),
+            stage: "extract".into(),
+        })
+        .collect();
+    let extras = CommitExtras {
+        parts,
+        ..CommitExtras::default()
+    };
+    db.commit(&doc, "w", None, Status::Split, &[], &extras)
+        .await
+        .unwrap();
+    let stored = db.parts(run).await.unwrap();
+    let ranges: Vec<(Option<i64>, Option<i64>)> = stored
+        .iter()
+        .map(|part| (part.page_first, part.page_last))
+        .collect();
+    assert_eq!(
+        ranges,
+        [(Some(1), Some(1)), (Some(2), Some(3)), (Some(4), Some(4))]
+    );
+    assert!(stored.iter().all(|part| part.parent_id == Some(run)
+        && part.stage.as_deref() == Some("extract")
+        && part.status == Status::Processing
+        && part.original_key == doc.original_key
+        && part.batch.as_deref() == Some("b1")));
+    assert_eq!(stored[1].pages, Some(2));
+    assert_eq!(
+        db.count_unsettled(&[run]).await.unwrap(),
+        3,
+        "the run waits for its parts"
+    );
+
+    // Parts are claimed like any document, and several commit in one transaction.
+    let claimed = db.claim(&["extract"], "light", 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let none = CommitExtras::default();
+    let commits: Vec<StageCommit<'_>> = claimed
+        .iter()
+        .map(|part| StageCommit {
+            doc: part,
+            next_stage: None,
+            status: Status::Filed,
+            events: vec![("extract".into(), "done".into())],
+            extras: &none,
+        })
+        .collect();
+    db.commit_batch("light", &commits).await.unwrap();
+    assert_eq!(db.count_unsettled(&[run]).await.unwrap(), 0);
+
+    // A batch with one lost lease writes nothing at all.
+    let again = arrive(&db, &blobs, "again", b"other bytes").await;
+    let mut claimed = db.claim(&["detect"], "x", 60_000, 1).await.unwrap();
+    let mut stranger = claimed.remove(0);
+    stranger.id = again;
+    let filed = db.document(stored[0].id).await.unwrap();
+    let commits = [
+        StageCommit {
+            doc: &stranger,
+            next_stage: Some("dedupe"),
+            status: Status::Processing,
+            events: vec![],
+            extras: &none,
+        },
+        StageCommit {
+            doc: &filed,
+            next_stage: None,
+            status: Status::Review,
+            events: vec![],
+            extras: &none,
+        },
+    ];
+    let result = db.commit_batch("x", &commits).await;
+    assert!(
+        matches!(result, Err(StorageError::LeaseLost { .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        db.document(again).await.unwrap().stage.as_deref(),
+        Some("detect")
+    );
+    assert_eq!(
+        db.document(stored[0].id).await.unwrap().status,
+        Status::Filed
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -462,4 +567,5 @@ conformance!(
     concurrent_claimers_never_share_a_document,
     duplicates_point_to_the_first,
     records_and_manual_attachments,
+    a_split_run_and_its_parts_commit_together_once,
 );

@@ -267,6 +267,12 @@ when.metadata = { "splf.form_type" = "*FACT", "splf.name" = "QPRINT" }
     let shown = json_lines(&run_ok(greffier(&data).args(["show", "--json", &id])));
     assert_eq!(shown[0]["metadata"]["splf.job"], "FACTJOUR");
     assert_eq!(shown[0]["metadata"]["spool.ccsid"], "1147");
+    let found = json_lines(&run_ok(greffier(&data).args([
+        "search",
+        "--json",
+        "meta.splf.job:FACTJOUR",
+    ])));
+    assert_eq!(found.len(), 1, "spool attributes are indexed: {found:?}");
 
     let output = run_ok(
         greffier(&data)
