@@ -1,8 +1,8 @@
 //! Bad input never crashes the service and never loses the original: an empty file, binary
 //! garbage, a file that vanishes, one that cannot be read, a 200 MB file with no line end,
-//! and formats without a converter yet (real SCS from IBM JTOpen, real AFP from Apache FOP)
-//! each end quarantined with a clear reason, while a good spool in the same batch is filed,
-//! and memory stays bounded.
+//! and a format without a converter yet (real AFP from Apache FOP) each end quarantined with
+//! a clear reason, while a good spool and a real SCS run from IBM JTOpen in the same batch are
+//! filed, and memory stays bounded.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -45,8 +45,9 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     huge.flush().unwrap();
     drop(huge);
     let shared = e2e::root().join("../shared/samples/ibmi");
+    // Was quarantined as "no converter yet" before the SCS interpreter: now two invoices.
     std::fs::copy(
-        shared.join("scs/scs3812_2invoices_ccsid297.scs"),
+        e2e::root().join("samples/scs/jtopen/scs3812_2invoices_ccsid297.scs"),
         inbox.join("jtopen.scs"),
     )
     .unwrap();
@@ -76,7 +77,18 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     }
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "ingest exits cleanly on bad input");
-    let results: BTreeMap<String, serde_json::Value> = json_lines(&output)
+    let lines = json_lines(&output);
+    let scs_invoices: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|doc| doc["source_path"].as_str().unwrap().ends_with("jtopen.scs"))
+        .map(|doc| &doc["keys"]["invoice_number"])
+        .collect();
+    assert_eq!(
+        scs_invoices,
+        ["FA-2024-000123", "FA-2024-000124"],
+        "the SCS run, cut in two"
+    );
+    let results: BTreeMap<String, serde_json::Value> = lines
         .into_iter()
         .map(|doc| {
             (
@@ -120,11 +132,6 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
         reason("huge-no-line-end.txt")
     );
     assert!(
-        reason("jtopen.scs").contains("no converter yet for scs"),
-        "{}",
-        reason("jtopen.scs")
-    );
-    assert!(
         reason("fop.afp").contains("no converter yet for afp"),
         "{}",
         reason("fop.afp")
@@ -140,9 +147,9 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     );
 
     // The originals are kept: a quarantined document can be read back and retried.
-    let scs_id = results["jtopen.scs"]["id"].to_string();
-    let original = run_ok(greffier(&data).args(["cat", &scs_id, "--original"])).stdout;
-    assert_eq!(original, std::fs::read(inbox.join("jtopen.scs")).unwrap());
+    let afp_id = results["fop.afp"]["id"].to_string();
+    let original = run_ok(greffier(&data).args(["cat", &afp_id, "--original"])).stdout;
+    assert_eq!(original, std::fs::read(inbox.join("fop.afp")).unwrap());
     let huge_id = results["huge-no-line-end.txt"]["id"].to_string();
     let shown: serde_json::Value =
         serde_json::from_slice(&run_ok(greffier(&data).args(["show", "--json", &huge_id])).stdout)
@@ -152,12 +159,12 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
         Some(64),
         "the 200 MB original is stored"
     );
-    let retried = json_lines(&run_ok(greffier(&data).args(["retry", "--json", &scs_id])));
+    let retried = json_lines(&run_ok(greffier(&data).args(["retry", "--json", &afp_id])));
     assert_eq!(
         retried[0]["status"], "quarantined",
         "still no converter: {}",
         retried[0]
     );
     let listed = json_lines(&run_ok(greffier(&data).args(["quarantine", "--json"])));
-    assert_eq!(listed.len(), 7);
+    assert_eq!(listed.len(), 6);
 }
