@@ -8,6 +8,7 @@
 //! - `tests/samples.rs`: the shipped samples end to end, duplicates, search, review, CLI contract
 //! - `tests/crash.rs`: kill -9 in the middle of 200 spools, restart, nothing lost or doubled
 //! - `tests/bad_input.rs`: empty, garbage, vanished, unreadable and 200 MB inputs
+//! - `tests/ibmi.rs`: an SCS print run over LPD (rlpr, LPRng) cut into invoices, side-cars
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -102,4 +103,23 @@ pub fn import_sample_clients(data: &Path) {
         "--map",
         "code=CODE,name=RAISON_SOCIALE",
     ]));
+}
+
+/// Every document of a data folder's SQLite database, read directly (not through the CLI).
+pub fn documents(data: &Path) -> Vec<storage::Document> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let db = storage::Db::open_sqlite(&data.join("greffier.db"))
+            .await
+            .expect("the data folder's database");
+        let docs = db
+            .documents_after(0, 100_000)
+            .await
+            .expect("documents of the database");
+        db.close().await;
+        docs
+    })
 }

@@ -79,6 +79,18 @@ impl std::fmt::Debug for SearchIndex {
     }
 }
 
+/// A map of strings as a tantivy JSON object.
+fn json_object(map: &BTreeMap<String, String>) -> BTreeMap<String, tantivy::schema::OwnedValue> {
+    map.iter()
+        .map(|(name, value)| {
+            (
+                name.clone(),
+                tantivy::schema::OwnedValue::Str(value.clone()),
+            )
+        })
+        .collect()
+}
+
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let words = TextFieldIndexing::default()
@@ -199,28 +211,8 @@ impl SearchIndex {
                 for date in &doc.dates {
                     entry.add_text(fields.date, date);
                 }
-                let keys: BTreeMap<String, tantivy::schema::OwnedValue> = doc
-                    .keys
-                    .iter()
-                    .map(|(name, value)| {
-                        (
-                            name.clone(),
-                            tantivy::schema::OwnedValue::Str(value.clone()),
-                        )
-                    })
-                    .collect();
-                entry.add_object(fields.keys, keys);
-                let meta: BTreeMap<String, tantivy::schema::OwnedValue> = doc
-                    .metadata
-                    .iter()
-                    .map(|(name, value)| {
-                        (
-                            name.clone(),
-                            tantivy::schema::OwnedValue::Str(value.clone()),
-                        )
-                    })
-                    .collect();
-                entry.add_object(fields.meta, meta);
+                entry.add_object(fields.keys, json_object(&doc.keys));
+                entry.add_object(fields.meta, json_object(&doc.metadata));
                 writer.add_document(entry)?;
             }
             writer.commit()?;
@@ -261,6 +253,9 @@ impl SearchIndex {
                 score,
             });
         }
+        // Equal scores come in segment order, which depends on how batches were committed:
+        // order them by id so a search answers the same after `greffier reindex`.
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         Ok(hits)
     }
 

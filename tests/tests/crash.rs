@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use e2e::{greffier, import_sample_clients, run_ok};
+use e2e::{documents, greffier, import_sample_clients, run_ok};
 
 const SPOOLS: usize = 200;
 
@@ -37,21 +37,6 @@ fn start(config: &Path, data: &Path) -> Child {
         .arg("run")
         .spawn()
         .expect("start greffier run")
-}
-
-fn documents(data: &Path) -> Vec<storage::Document> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let db = storage::Db::open_sqlite(&data.join("greffier.db"))
-            .await
-            .unwrap();
-        let docs = db.documents_after(0, 100_000).await.unwrap();
-        db.close().await;
-        docs
-    })
 }
 
 fn file_name(doc: &storage::Document) -> String {

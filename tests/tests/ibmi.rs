@@ -5,32 +5,16 @@
 //! (`samples/scs/make-scs.sh`), not by us.
 
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use e2e::{greffier, import_sample_clients, json_lines, root, run_ok, tool};
+use e2e::{documents, greffier, import_sample_clients, json_lines, root, run_ok, tool};
 
 const RUN: &str = "samples/scs/run-50-invoices-1147.scs";
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-fn documents(data: &Path) -> Vec<storage::Document> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let db = storage::Db::open_sqlite(&data.join("greffier.db"))
-            .await
-            .unwrap();
-        let docs = db.documents_after(0, 100_000).await.unwrap();
-        db.close().await;
-        docs
-    })
 }
 
 struct Running(Child);
