@@ -738,7 +738,8 @@ impl Stage for Index {
     }
 
     fn batch_size(&self) -> i64 {
-        64
+        // One tantivy commit (segment write and sync) per batch: the larger, the fewer.
+        256
     }
 
     fn run<'a>(

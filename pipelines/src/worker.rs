@@ -12,7 +12,7 @@ use crate::stages::{Outcome, Plan, StageError};
 use crate::Context;
 
 /// How many documents the worker of light stages (extract, attach) takes at once.
-const LIGHT_BATCH: i64 = 64;
+const LIGHT_BATCH: i64 = 128;
 
 static WORKER_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -57,20 +57,22 @@ impl Worker {
     /// The standard crew: `count` workers for every stage but the index, and one index worker
     /// (tantivy has a single writer).
     pub fn crew(ctx: Arc<Context>, plan: Arc<Plan>, count: usize) -> Vec<Worker> {
+        // Rules and record lookups take microseconds: one worker takes them by the batch and
+        // commits each batch in one transaction (a burst print run makes thousands at once).
+        // The general workers leave them to it, so they never commit them one by one.
+        let is_light = |name: &str| matches!(name, "extract" | "attach");
         let general: Vec<&'static str> = plan
             .names()
             .into_iter()
-            .filter(|name| *name != "index")
+            .filter(|name| *name != "index" && !is_light(name))
             .collect();
-        let mut crew: Vec<Worker> = (0..count.max(1))
-            .map(|_| Worker::new(ctx.clone(), plan.clone(), general.clone(), 1))
-            .collect();
-        // Rules and record lookups take microseconds: one worker takes them by the batch
-        // and commits each batch in one transaction (a burst print run makes thousands).
         let light: Vec<&'static str> = plan
             .names()
             .into_iter()
-            .filter(|name| matches!(*name, "extract" | "attach"))
+            .filter(|name| is_light(name))
+            .collect();
+        let mut crew: Vec<Worker> = (0..count.max(1))
+            .map(|_| Worker::new(ctx.clone(), plan.clone(), general.clone(), 1))
             .collect();
         if !light.is_empty() {
             crew.push(Worker::new(ctx.clone(), plan.clone(), light, LIGHT_BATCH));

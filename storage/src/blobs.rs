@@ -18,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use crate::error::StorageError;
 
 const CHUNK: usize = 1 << 20;
+/// Files up to this size are stored with one put instead of a multipart upload.
+const SMALL_FILE: u64 = 4 << 20;
 static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// An original, stored under its BLAKE3 hash.
@@ -135,6 +137,16 @@ impl Blobs {
     /// Streams a local file into the store under `key` (overwriting).
     pub async fn put_file(&self, key: &str, path: &Path) -> Result<u64, StorageError> {
         let mut file = tokio::fs::File::open(path).await?;
+        let length = file.metadata().await?.len();
+        if length <= SMALL_FILE {
+            // One put: a multipart upload (staging file, 1 MiB buffer) costs more than the
+            // bytes of a one-invoice PDF.
+            let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
+            file.read_to_end(&mut bytes).await?;
+            let size = bytes.len() as u64;
+            self.put(key, bytes).await?;
+            return Ok(size);
+        }
         let upload = self.store.put_multipart(&BlobPath::from(key)).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * CHUNK);
         let mut buf = vec![0u8; CHUNK];
