@@ -1,10 +1,21 @@
-//! Performance bench for the text spool → PDF converter (`pipelines::convert_spool_file`).
+//! Performance bench for the spool → PDF converters: line spools
+//! (`pipelines::convert_spool_file`) and SCS (`convert_run` with `Renderer::Scs`, no burst).
 //!
 //! ```text
 //! cargo run --release -p pipelines --example spool_bench -- --pages 10000 --out /tmp/bench
 //! cargo run --release -p pipelines --example spool_bench -- --pages 1000 --out /tmp/b --only-generate
 //! cargo run --release -p pipelines --example spool_bench -- --input /tmp/b/spool.txt --out /tmp/b
+//! cargo run --release -p pipelines --example spool_bench -- --scs run.scs --ccsid 1147 --out /tmp/s
 //! ```
+//!
+//! With `--scs FILE` it converts that SCS spool (made by IBM JTOpen's writer through
+//! `samples/scs/make-scs.sh --pages N`) into `OUT/out.pdf` and `OUT/out.txt` the way the
+//! convert stage does for a run without a burst rule, `--ccsid` being the source's code page
+//! (the stream's SCG wins when it has one). Same report and `RESULT` line, plus the code page
+//! and the interpreter's warnings. `--burst RULES.toml` cuts the run with the rules' first
+//! `[[burst]]` for an SCS spool (as the convert stage does), so the run becomes one PDF and one
+//! text per document in a scratch folder under OUT (removed after the timing); `parts=` is
+//! added to the `RESULT` line.
 //!
 //! Without `--input`, it writes a deterministic FCFC UTF-8 spool of `--pages` French
 //! invoice-like pages to `OUT/spool.txt` (60 records per page, at most 132 columns after the
@@ -14,6 +25,7 @@
 //! through `/proc/self/clear_refs` when the kernel allows it, so it covers the conversion only).
 //! The last line is a machine-readable `RESULT key=value ...` line for `tests/bench.sh`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,6 +34,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use pipelines::charset::Charset;
+use pipelines::convert::{convert_run, Renderer};
+use pipelines::scs::{ScsOptions, ScsSummary};
 use pipelines::spool::{CarriageControl, SpoolLayout};
 
 /// Records per generated page.
@@ -36,14 +50,21 @@ struct Args {
     out: PathBuf,
     input: Option<PathBuf>,
     only_generate: bool,
+    scs: Option<PathBuf>,
+    ccsid: Option<u16>,
+    burst: Option<PathBuf>,
 }
 
 fn usage() -> &'static str {
     "usage: spool_bench [--pages N] --out DIR [--input FILE] [--only-generate]\n\
+     \x20      spool_bench --scs FILE [--ccsid N] --out DIR\n\
      \x20 --pages N          pages to generate (default 10000)\n\
      \x20 --out DIR          where spool.txt, out.pdf and out.txt go (created if missing)\n\
      \x20 --input FILE       convert FILE instead of generating a spool\n\
-     \x20 --only-generate    write OUT/spool.txt and exit"
+     \x20 --only-generate    write OUT/spool.txt and exit\n\
+     \x20 --scs FILE         convert the SCS spool FILE (no burst)\n\
+     \x20 --ccsid N          the SCS source's code page when the stream has no SCG\n\
+     \x20 --burst RULES      with --scs: cut the run with the rules' [[burst]] (one PDF a document)"
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -51,6 +72,9 @@ fn parse_args() -> Result<Args, String> {
     let mut out = None;
     let mut input = None;
     let mut only_generate = false;
+    let mut scs = None;
+    let mut ccsid = None;
+    let mut burst = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -67,6 +91,15 @@ fn parse_args() -> Result<Args, String> {
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--input" => input = Some(PathBuf::from(value("--input")?)),
             "--only-generate" => only_generate = true,
+            "--scs" => scs = Some(PathBuf::from(value("--scs")?)),
+            "--burst" => burst = Some(PathBuf::from(value("--burst")?)),
+            "--ccsid" => {
+                let v = value("--ccsid")?;
+                ccsid = Some(
+                    v.parse()
+                        .map_err(|_| format!("--ccsid: not a code page: {v}"))?,
+                );
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -75,11 +108,20 @@ fn parse_args() -> Result<Args, String> {
     if only_generate && input.is_some() {
         return Err("--only-generate and --input exclude each other".into());
     }
+    if scs.is_some() && (only_generate || input.is_some()) {
+        return Err("--scs excludes --input and --only-generate".into());
+    }
+    if burst.is_some() && scs.is_none() {
+        return Err("--burst needs --scs".into());
+    }
     Ok(Args {
         pages,
         out,
         input,
         only_generate,
+        scs,
+        ccsid,
+        burst,
     })
 }
 
@@ -185,7 +227,7 @@ fn record(out: &mut impl Write, control: char, text: &str, crlf: bool) -> std::i
 fn write_page(out: &mut impl Write, page: usize, total: usize) -> std::io::Result<()> {
     let mut rng = Rng::new(page as u64);
     // Every 7th invoice uses CRLF, as spools copied from Windows shares do.
-    let crlf = page % 7 == 0;
+    let crlf = page.is_multiple_of(7);
     let invoice = format!("FA-2025-{:06}", 100_000 + page);
     let mut records: Vec<(char, String)> = Vec::with_capacity(RECORDS_PER_PAGE);
 
@@ -319,6 +361,56 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// What an SCS conversion made.
+struct ScsConverted {
+    pages: usize,
+    parts: usize,
+    summary: Option<ScsSummary>,
+    /// The parts of a burst run, deleted after the timing.
+    work: tempfile::TempDir,
+}
+
+/// Converts an SCS spool as the convert stage does. Without a burst rule, moves the one part
+/// to `pdf_out` / `text_out`; with one, leaves the parts in the returned scratch folder.
+fn convert_scs(
+    input: &Path,
+    ccsid: Option<u16>,
+    burst: Option<&rules::Burst>,
+    pdf_out: &Path,
+    text_out: &Path,
+) -> Result<ScsConverted, pipelines::convert::ConvertError> {
+    let work = tempfile::tempdir_in(pdf_out.parent().unwrap_or(Path::new(".")))?;
+    let renderer = Renderer::Scs(ScsOptions {
+        source_ccsid: ccsid,
+        ..ScsOptions::default()
+    });
+    let converted = convert_run(input, &renderer, burst, work.path())?;
+    if burst.is_none() {
+        if let Some(part) = converted.parts.first() {
+            std::fs::rename(&part.pdf, pdf_out)?;
+            std::fs::rename(&part.text, text_out)?;
+        }
+    }
+    Ok(ScsConverted {
+        pages: converted.pages,
+        parts: converted.parts.len(),
+        summary: converted.scs,
+        work,
+    })
+}
+
+/// The rules file's `[[burst]]` for an SCS spool captured by the CLI.
+fn load_burst(path: &Path) -> Result<rules::RuleSet, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let rules = rules::RuleSet::from_toml(&text)
+        .map_err(|error| format!("bad rules {}: {error}", path.display()))?;
+    if rules.burst_for("cli", "scs", &BTreeMap::new()).is_none() {
+        return Err(format!("{} has no [[burst]] for scs", path.display()));
+    }
+    Ok(rules)
+}
+
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -339,9 +431,9 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let (input, expected_pages) = match &args.input {
-        Some(input) => (input.clone(), None),
-        None => {
+    let (input, expected_pages) = match (&args.input, &args.scs) {
+        (Some(input), _) | (None, Some(input)) => (input.clone(), None),
+        (None, None) => {
             let path = args.out.join("spool.txt");
             let started = Instant::now();
             match generate(&path, args.pages) {
@@ -375,15 +467,31 @@ fn main() -> ExitCode {
     let pdf_out = args.out.join("out.pdf");
     let text_out = args.out.join("out.txt");
 
+    let rule_set = match args.burst.as_deref().map(load_burst).transpose() {
+        Ok(rules) => rules,
+        Err(message) => {
+            eprintln!("spool_bench: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let burst = rule_set
+        .as_ref()
+        .and_then(|rules| rules.burst_for("cli", "scs", &BTreeMap::new()));
+
     let hwm_reset = reset_peak_rss();
     let rss_before = status_kib("VmRSS").unwrap_or(0);
     let started = Instant::now();
-    let result = pipelines::convert_spool_file(&input, &layout, &pdf_out, &text_out);
+    let result = match &args.scs {
+        Some(_) => convert_scs(&input, args.ccsid, burst, &pdf_out, &text_out)
+            .map(|done| (done.pages, done.summary, Some((done.parts, done.work)))),
+        None => pipelines::convert_spool_file(&input, &layout, &pdf_out, &text_out)
+            .map(|pages| (pages, None, None)),
+    };
     let seconds = started.elapsed().as_secs_f64();
     let peak_kib = status_kib("VmHWM").unwrap_or(0);
 
-    let pages = match result {
-        Ok(pages) => pages,
+    let (pages, scs, parts) = match result {
+        Ok(done) => done,
         Err(error) => {
             eprintln!(
                 "spool_bench: conversion of {} failed: {error}",
@@ -392,8 +500,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let pdf_bytes = std::fs::metadata(&pdf_out).map(|m| m.len()).unwrap_or(0);
-    let text_bytes = std::fs::metadata(&text_out).map(|m| m.len()).unwrap_or(0);
+    // A burst run: sizes summed over the parts, then the scratch folder goes.
+    let (pdf_bytes, text_bytes, part_count) = match parts {
+        Some((count, work)) if burst.is_some() => {
+            let (mut pdf, mut text) = (0u64, 0u64);
+            for entry in std::fs::read_dir(work.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                if entry.path().extension().is_some_and(|e| e == "pdf") {
+                    pdf += len;
+                } else {
+                    text += len;
+                }
+            }
+            (pdf, text, Some(count))
+        }
+        _ => (
+            std::fs::metadata(&pdf_out).map(|m| m.len()).unwrap_or(0),
+            std::fs::metadata(&text_out).map(|m| m.len()).unwrap_or(0),
+            None,
+        ),
+    };
     let rate = pages as f64 / seconds.max(1e-9);
 
     let mut report = String::new();
@@ -409,14 +539,22 @@ fn main() -> ExitCode {
     let _ = writeln!(
         report,
         "pdf          {} ({:.1} MiB, {:.0} B/page)",
-        pdf_out.display(),
+        if part_count.is_some() {
+            "part-NNNNN.pdf (burst, removed)".to_string()
+        } else {
+            pdf_out.display().to_string()
+        },
         mib(pdf_bytes),
         pdf_bytes as f64 / pages.max(1) as f64
     );
     let _ = writeln!(
         report,
         "text         {} ({:.1} MiB)",
-        text_out.display(),
+        if part_count.is_some() {
+            "part-NNNNN.txt (burst, removed)".to_string()
+        } else {
+            text_out.display().to_string()
+        },
         mib(text_bytes)
     );
     let _ = writeln!(
@@ -430,9 +568,36 @@ fn main() -> ExitCode {
         },
         rss_before as f64 / 1024.0
     );
+    let mut scs_fields = String::new();
+    if let Some(count) = part_count {
+        let _ = writeln!(
+            report,
+            "burst        {count} documents ({:.0} documents/s), one PDF and one text each",
+            count as f64 / seconds.max(1e-9)
+        );
+        scs_fields.push_str(&format!(" parts={count}"));
+    }
+    if let Some(summary) = &scs {
+        let _ = writeln!(
+            report,
+            "scs          CCSID {} ({:?}), {} bytes read, {} kind(s) of warning",
+            summary.ccsid,
+            summary.ccsid_origin,
+            summary.bytes,
+            summary.warnings.len()
+        );
+        for warning in &summary.warnings {
+            let _ = writeln!(report, "  warning    {warning}");
+        }
+        scs_fields.push_str(&format!(
+            " ccsid={} warnings={}",
+            summary.ccsid,
+            summary.warnings.len()
+        ));
+    }
     print!("{report}");
     println!(
-        "RESULT pages={pages} seconds={seconds:.6} pages_per_s={rate:.1} pdf_bytes={pdf_bytes} text_bytes={text_bytes} vmhwm_kib={peak_kib} hwm_reset={hwm_reset}"
+        "RESULT pages={pages} seconds={seconds:.6} pages_per_s={rate:.1} pdf_bytes={pdf_bytes} text_bytes={text_bytes} vmhwm_kib={peak_kib} hwm_reset={hwm_reset}{scs_fields}"
     );
 
     if let Some(expected) = expected_pages {

@@ -14,14 +14,29 @@
 // Expected-file format (as ../../shared/samples/ibmi/scs/*.expected.txt): a `----- page N -----`
 // line, then one line per row from row 1 to the page's last non-blank row, columns 1-based
 // from the first character position (left margins are geometry, not text).
+//
+// Without options (`java MakeScs [DIR]`) it writes the committed samples into DIR. With options
+// it writes one invoice print run of any size, same layout as run-50-invoices-1147, for the
+// bench (tests/bench.sh), streaming to the files:
+//
+//   java MakeScs --run 2000 --out RUN.scs [--clients clients.csv] [--client-count 8]
+//   java MakeScs --pages 10000 --out SPOOL.scs       (as many invoices as fill exactly 10,000
+//                                                      pages; the last one may be cut short)
+//
+// beside RUN.scs: RUN.expected.txt (the oracle) and RUN.manifest.json (one entry per invoice);
+// --clients writes a `CODE;RAISON_SOCIALE;SIRET;VILLE` CSV of the client codes the run uses
+// (CL004711 upwards, invoice i going to client (i - 1) mod --client-count).
 
 import com.ibm.as400.access.CharConverter;
 import com.ibm.as400.access.SCS3812Writer;
 import com.ibm.as400.access.SCS5219Writer;
 import com.ibm.as400.access.SCS5256Writer;
 
+import java.io.BufferedOutputStream;
+import java.io.BufferedWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,13 +51,19 @@ public class MakeScs {
     /** What the printed pages show, from the calls made. */
     static final class Oracle {
         private final CharConverter converter;
-        private final StringBuilder expected = new StringBuilder();
+        /** Where the pages' text goes: a StringBuilder, or a file for the large runs. */
+        private final Appendable expected;
         private final TreeMap<Integer, StringBuilder> rows = new TreeMap<>();
         int row = 1;
         int col = 1;
         int pages = 0;
 
         Oracle(int ccsid) throws IOException {
+            this(ccsid, new StringBuilder());
+        }
+
+        Oracle(int ccsid, Appendable expected) throws IOException {
+            this.expected = expected;
             try {
                 converter = new CharConverter(ccsid);
             } catch (Exception e) {
@@ -81,9 +102,9 @@ public class MakeScs {
             col++;
         }
 
-        void endPage() {
+        void endPage() throws IOException {
             pages++;
-            expected.append("----- page ").append(pages).append(" -----\n");
+            expected.append("----- page ").append(Integer.toString(pages)).append(" -----\n");
             int last = 0;
             for (var entry : rows.entrySet()) {
                 if (!clean(entry.getValue()).isEmpty()) {
@@ -114,8 +135,12 @@ public class MakeScs {
         final Oracle oracle;
 
         Out(SCS5256Writer writer, int ccsid) throws IOException {
+            this(writer, new Oracle(ccsid));
+        }
+
+        Out(SCS5256Writer writer, Oracle oracle) {
             this.writer = writer;
-            this.oracle = new Oracle(ccsid);
+            this.oracle = oracle;
         }
 
         Out text(String text) throws IOException {
@@ -242,8 +267,24 @@ public class MakeScs {
     static final int ITEMS_PER_PAGE = 18;
     static final int FIRST_ITEM_ROW = 7;
 
+    /** The committed sample: 50 invoices, 62 pages, clients CL004711 to CL004718. */
     static void invoices() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        StringBuilder manifest = new StringBuilder();
+        Out out = invoiceRun(bytes, new StringBuilder(), manifest, 50, 0, 8);
+        save("run-50-invoices-1147", bytes, out);
+        Files.writeString(dir.resolve("run-50-invoices-1147.manifest.json"), manifest.toString(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Writes one print run of invoices with the SCS3812 writer to `bytes`, the oracle's pages
+     * to `expected`, and the manifest (a JSON array) to `manifest`. `invoices` invoices, or,
+     * when `pageLimit` is positive, as many as make exactly `pageLimit` pages (the last one
+     * cut short if needed). Invoice i goes to client CL(004711 + (i - 1) mod clients).
+     * Returns the writer, not closed.
+     */
+    static Out invoiceRun(OutputStream bytes, Appendable expected, Appendable manifest,
+            int invoices, int pageLimit, int clients) throws IOException {
         SCS3812Writer writer = new SCS3812Writer(bytes, 1147);
         writer.setPaperSize(8.27, 11.69);
         writer.setCPI(10);
@@ -251,13 +292,16 @@ public class MakeScs {
         writer.setLeftMargin(0.5);
         writer.setCodePage(1147, 697); // SCG: GCSGID 697, CPGID 1147
         writer.setFont(SCS3812Writer.FONT_COURIER_10);
-        Out out = new Out(writer, 1147);
-        StringBuilder manifest = new StringBuilder("[\n");
-        for (int i = 1; i <= 50; i++) {
+        Out out = new Out(writer, new Oracle(1147, expected));
+        manifest.append("[\n");
+        for (int i = 1; pageLimit > 0 ? out.oracle.pages < pageLimit : i <= invoices; i++) {
             int pages = 1 + (i % 7 == 0 ? 1 : 0) + (i % 11 == 0 ? 1 : 0) + (i % 35 == 0 ? 1 : 0);
+            if (pageLimit > 0) {
+                pages = Math.min(pages, pageLimit - out.oracle.pages);
+            }
             int items = (pages - 1) * ITEMS_PER_PAGE + 2 + i % 6;
             String number = String.format("FA-2026-%06d", i);
-            String client = "CL00471" + (1 + (i - 1) % 8);
+            String client = String.format("CL%06d", 4711 + (i - 1) % clients);
             String date = String.format("%02d/%02d/2026", 1 + (i * 3) % 28, 1 + (i / 5) % 12);
             int firstPage = out.oracle.pages + 1;
             long total = 0;
@@ -293,18 +337,74 @@ public class MakeScs {
                     // Bold by overprinting the same text, underlined by overprinting '_'.
                     out.ahpp(30).text(line).carriageReturn().ahpp(30).text(line);
                     out.carriageReturn().ahpp(30).text("_".repeat(line.length()));
-                    manifest.append(String.format(Locale.ROOT,
-                        "  {\"invoice\": \"%s\", \"client\": \"%s\", \"date\": \"%s\", \"first_page\": %d, \"last_page\": %d, \"total\": \"%s\", \"total_cents\": %d}%s\n",
-                        number, client, date, firstPage, firstPage + pages - 1, euros(ttc), ttc,
-                        i < 50 ? "," : ""));
+                    manifest.append(i > 1 ? ",\n" : "").append(String.format(Locale.ROOT,
+                        "  {\"invoice\": \"%s\", \"client\": \"%s\", \"date\": \"%s\", \"first_page\": %d, \"last_page\": %d, \"total\": \"%s\", \"total_cents\": %d}",
+                        number, client, date, firstPage, firstPage + pages - 1, euros(ttc), ttc));
                 }
                 out.avpp(60).ahpp(1).text("ACME SARL - 12 rue des Lilas, 69003 Lyon - SIRET 123 456 789 00012");
                 out.endPage();
             }
         }
-        manifest.append("]\n");
-        save("run-50-invoices-1147", bytes, out);
-        Files.writeString(dir.resolve("run-50-invoices-1147.manifest.json"), manifest.toString(), StandardCharsets.UTF_8);
+        manifest.append("\n]\n");
+        return out;
+    }
+
+    static final String[] TRADES = {"Boulangerie", "Épicerie fine", "Café-Brasserie", "Fromagerie",
+        "Hôtel-Restaurant", "Crêperie", "Traiteur", "Pâtisserie"};
+    static final String[] TOWNS = {"Lyon", "Saint-Étienne", "Besançon", "Mâcon", "Annecy",
+        "Clermont-Ferrand", "Valence", "Chambéry"};
+
+    /** `--run N | --pages N --out FILE.scs [--clients FILE] [--client-count K]`. */
+    static void bigRun(String[] args) throws IOException {
+        int invoices = 0;
+        int pageLimit = 0;
+        int clients = 8;
+        Path scs = null;
+        Path clientsCsv = null;
+        for (int a = 0; a < args.length; a++) {
+            if (a + 1 >= args.length) {
+                throw new IllegalArgumentException(args[a] + " needs a value");
+            }
+            String value = args[++a];
+            switch (args[a - 1]) {
+                case "--run" -> invoices = Integer.parseInt(value);
+                case "--pages" -> pageLimit = Integer.parseInt(value);
+                case "--client-count" -> clients = Integer.parseInt(value);
+                case "--out" -> scs = Paths.get(value);
+                case "--clients" -> clientsCsv = Paths.get(value);
+                default -> throw new IllegalArgumentException("unknown option " + args[a - 1]);
+            }
+        }
+        if (scs == null || (invoices <= 0) == (pageLimit <= 0) || clients <= 0 || invoices > 999_999) {
+            throw new IllegalArgumentException(
+                "usage: MakeScs (--run INVOICES | --pages PAGES) --out FILE.scs [--clients FILE.csv] [--client-count K]");
+        }
+        String stem = scs.getFileName().toString().replaceFirst("\\.scs$", "");
+        Path parent = scs.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path expectedPath = parent.resolve(stem + ".expected.txt");
+        Path manifestPath = parent.resolve(stem + ".manifest.json");
+        Out out;
+        try (OutputStream bytes = new BufferedOutputStream(Files.newOutputStream(scs), 1 << 20);
+             BufferedWriter expected = Files.newBufferedWriter(expectedPath, StandardCharsets.UTF_8);
+             BufferedWriter manifest = Files.newBufferedWriter(manifestPath, StandardCharsets.UTF_8)) {
+            out = invoiceRun(bytes, expected, manifest, invoices, pageLimit, clients);
+            out.writer.close();
+            expected.append('\n');
+        }
+        int count = invoices > 0 ? invoices : 0;
+        if (clientsCsv != null) {
+            StringBuilder csv = new StringBuilder("CODE;RAISON_SOCIALE;SIRET;VILLE\n");
+            for (int c = 0; c < clients; c++) {
+                csv.append(String.format(Locale.ROOT, "CL%06d;%s %s SARL;%014d;%s\n", 4711 + c,
+                    TRADES[c % TRADES.length], "Client " + (4711 + c), 38291745800012L + c * 1009L,
+                    TOWNS[(c / TRADES.length) % TOWNS.length]));
+            }
+            Files.writeString(clientsCsv, csv.toString(), StandardCharsets.UTF_8);
+        }
+        System.out.printf("%s: %d bytes, %d pages%s; %s, %s%s%n", scs, Files.size(scs), out.oracle.pages,
+            count > 0 ? ", " + count + " invoices" : "", expectedPath.getFileName(), manifestPath.getFileName(),
+            clientsCsv == null ? "" : ", " + clientsCsv + " (" + clients + " clients)");
     }
 
     // ---- b. a statement at 12 cpi / 8 lpi, CCSID 1140, letter paper ----------------------------
@@ -425,6 +525,10 @@ public class MakeScs {
     }
 
     public static void main(String[] args) throws IOException {
+        if (args.length > 0 && args[0].startsWith("--")) {
+            bigRun(args);
+            return;
+        }
         dir = Paths.get(args.length > 0 ? args[0] : ".");
         invoices();
         statement();
