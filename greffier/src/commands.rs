@@ -328,6 +328,9 @@ async fn reindex(app: &App) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(app: &App) -> anyhow::Result<ExitCode> {
+    // Listen for SIGTERM before anything starts: a stop asked early is a stop, not a kill.
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
     let inbox = app.inbox();
     let (stop, mut workers) = app.start_workers();
     let mut sources = tokio::task::JoinSet::new();
@@ -346,7 +349,7 @@ async fn run(app: &App) -> anyhow::Result<ExitCode> {
         workers = app.config.workers.count,
         "greffier running"
     );
-    wait_for_signal().await;
+    wait_for_signal(terminate).await;
     tracing::info!("stopping: in-flight work finishes, the rest is left to its lease");
     let _ = stop.send(true);
     while sources.join_next().await.is_some() {}
@@ -433,13 +436,7 @@ async fn open_source(
     }
 }
 
-async fn wait_for_signal() {
-    let Ok(mut terminate) =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
+async fn wait_for_signal(mut terminate: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -34,7 +34,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use pipelines::charset::Charset;
-use pipelines::convert::{convert_run, Renderer};
+use pipelines::convert::{convert_run, save_part_bytes, Renderer};
 use pipelines::scs::{ScsOptions, ScsSummary};
 use pipelines::spool::{CarriageControl, SpoolLayout};
 
@@ -384,16 +384,23 @@ fn convert_scs(
         source_ccsid: ccsid,
         ..ScsOptions::default()
     });
-    let converted = convert_run(input, &renderer, burst, work.path())?;
-    if burst.is_none() {
-        if let Some(part) = converted.parts.first() {
-            std::fs::rename(&part.pdf, pdf_out)?;
-            std::fs::rename(&part.text, text_out)?;
-        }
-    }
+    let dir = work.path().to_path_buf();
+    let converted = convert_run(input, &renderer, burst, work.path(), |part| {
+        // As the convert stage stores each part before the next: here, one file each.
+        let (pdf, text) = if burst.is_none() {
+            (pdf_out.to_path_buf(), text_out.to_path_buf())
+        } else {
+            (
+                dir.join(format!("doc-{:05}.pdf", part.index)),
+                dir.join(format!("doc-{:05}.txt", part.index)),
+            )
+        };
+        save_part_bytes(part.pdf, &pdf)?;
+        save_part_bytes(part.text, &text)
+    })?;
     Ok(ScsConverted {
         pages: converted.pages,
-        parts: converted.parts.len(),
+        parts: converted.parts,
         summary: converted.scs,
         work,
     })

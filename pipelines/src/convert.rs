@@ -24,11 +24,25 @@ pub enum Renderer {
     Scs(ScsOptions),
 }
 
-/// One document's share of a run: its files and pages (1-based, inclusive, in the run).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartFiles {
-    pub pdf: PathBuf,
-    pub text: PathBuf,
+/// Bytes of a part: in memory while small, in a scratch file once larger than
+/// [`SPILL_BYTES`], so a run that is never cut still streams to disk.
+#[derive(Debug)]
+pub enum PartBytes {
+    Memory(Vec<u8>),
+    File(PathBuf),
+}
+
+/// A part larger than this goes to a scratch file.
+pub const SPILL_BYTES: usize = 8 << 20;
+
+/// One document's share of a run: its PDF and text, and its pages (1-based, inclusive, in
+/// the run).
+#[derive(Debug)]
+pub struct PartOutput {
+    /// 1-based position of the part in the run.
+    pub index: usize,
+    pub pdf: PartBytes,
+    pub text: PartBytes,
     pub page_first: usize,
     pub page_last: usize,
 }
@@ -36,7 +50,7 @@ pub struct PartFiles {
 /// What a conversion made.
 #[derive(Debug, Default)]
 pub struct Converted {
-    pub parts: Vec<PartFiles>,
+    pub parts: usize,
     pub pages: usize,
     /// What the SCS interpreter says (code page and where it came from, warnings).
     pub scs: Option<ScsSummary>,
@@ -67,42 +81,93 @@ impl From<SpoolError> for ConvertError {
     }
 }
 
-struct Part {
-    pdf: PdfWriter<BufWriter<File>>,
-    text: BufWriter<File>,
-    files: PartFiles,
+/// A writer that keeps its bytes in memory until they pass [`SPILL_BYTES`], then moves
+/// them to a scratch file and goes on there.
+struct SpillBuffer {
+    memory: Vec<u8>,
+    file: Option<(BufWriter<File>, PathBuf)>,
+    spill_to: PathBuf,
 }
 
-/// Where the pages of a run go: the current part, and the parts already closed.
-struct Sink<'a> {
+impl SpillBuffer {
+    fn new(spill_to: PathBuf) -> SpillBuffer {
+        SpillBuffer {
+            memory: Vec::with_capacity(16 * 1024),
+            file: None,
+            spill_to,
+        }
+    }
+
+    fn finish(self) -> io::Result<PartBytes> {
+        match self.file {
+            None => Ok(PartBytes::Memory(self.memory)),
+            Some((mut writer, path)) => {
+                writer.flush()?;
+                Ok(PartBytes::File(path))
+            }
+        }
+    }
+}
+
+impl Write for SpillBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some((writer, _)) = self.file.as_mut() {
+            return writer.write(buf);
+        }
+        if self.memory.len() + buf.len() <= SPILL_BYTES {
+            self.memory.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        let mut writer = BufWriter::with_capacity(256 * 1024, File::create(&self.spill_to)?);
+        writer.write_all(&self.memory)?;
+        self.memory = Vec::new();
+        writer.write_all(buf)?;
+        self.file = Some((writer, self.spill_to.clone()));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some((writer, _)) => writer.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Part {
+    pdf: PdfWriter<SpillBuffer>,
+    text: SpillBuffer,
+    index: usize,
+    page_first: usize,
+    page_last: usize,
+}
+
+/// Where the pages of a run go: the current part; closed parts go to `deliver`.
+struct Sink<'a, D> {
     dir: &'a Path,
     rows: usize,
     columns: usize,
     fallback: PageFormat,
     splitter: Option<rules::Splitter<'a>>,
     current: Option<Part>,
-    done: Vec<PartFiles>,
+    parts: usize,
     page_text: String,
+    deliver: D,
 }
 
-impl Sink<'_> {
+impl<D: FnMut(PartOutput) -> io::Result<()>> Sink<'_, D> {
     fn open(&mut self, first_page: usize) -> io::Result<Part> {
-        let index = self.done.len() + 1;
-        let pdf_path = self.dir.join(format!("part-{index:05}.pdf"));
-        let text_path = self.dir.join(format!("part-{index:05}.txt"));
-        let pdf_file = BufWriter::with_capacity(128 * 1024, File::create(&pdf_path)?);
-        let text = BufWriter::with_capacity(64 * 1024, File::create(&text_path)?);
-        let mut pdf = PdfWriter::new(pdf_file, self.rows, self.columns)?;
+        let index = self.parts + 1;
+        let pdf_buffer = SpillBuffer::new(self.dir.join(format!("part-{index:05}.pdf")));
+        let text = SpillBuffer::new(self.dir.join(format!("part-{index:05}.txt")));
+        let mut pdf = PdfWriter::new(pdf_buffer, self.rows, self.columns)?;
         pdf.set_default_format(self.fallback);
         Ok(Part {
             pdf,
             text,
-            files: PartFiles {
-                pdf: pdf_path,
-                text: text_path,
-                page_first: first_page,
-                page_last: first_page,
-            },
+            index,
+            page_first: first_page,
+            page_last: first_page,
         })
     }
 
@@ -110,11 +175,15 @@ impl Sink<'_> {
         let Some(part) = self.current.take() else {
             return Ok(());
         };
-        part.pdf.finish()?.flush()?;
-        let mut text = part.text;
-        text.flush()?;
-        self.done.push(part.files);
-        Ok(())
+        self.parts += 1;
+        let output = PartOutput {
+            index: part.index,
+            pdf: part.pdf.finish()?.finish()?,
+            text: part.text.finish()?,
+            page_first: part.page_first,
+            page_last: part.page_last,
+        };
+        (self.deliver)(output)
     }
 
     fn page(&mut self, page: &Page) -> io::Result<()> {
@@ -143,18 +212,21 @@ impl Sink<'_> {
         page.write_text(&mut part.text)?;
         part.text.write_all(b"\n")?;
         part.pdf.add_page(page)?;
-        part.files.page_last = page.number;
+        part.page_last = page.number;
         Ok(())
     }
 }
 
-/// Converts the spool at `input` into one PDF and text per part in `dir`: one part for the
-/// whole run without a burst rule, else one per document the rule finds.
+/// Converts the spool at `input` and hands each part to `deliver` as soon as it is complete:
+/// one part for the whole run without a burst rule, else one per document the rule finds.
+/// Parts larger than [`SPILL_BYTES`] arrive as scratch files in `dir`, the others in memory;
+/// a caller that stores each part before taking the next keeps memory flat.
 pub fn convert_run(
     input: &Path,
     renderer: &Renderer,
     burst: Option<&rules::Burst>,
     dir: &Path,
+    deliver: impl FnMut(PartOutput) -> io::Result<()>,
 ) -> Result<Converted, ConvertError> {
     let reader = BufReader::with_capacity(256 * 1024, File::open(input)?);
     let (rows, columns, fallback) = match renderer {
@@ -172,8 +244,9 @@ pub fn convert_run(
         fallback,
         splitter: burst.map(rules::Burst::splitter),
         current: None,
-        done: Vec::new(),
+        parts: 0,
         page_text: String::new(),
+        deliver,
     };
     let (pages, scs) = match renderer {
         Renderer::Text { layout, .. } => {
@@ -191,8 +264,45 @@ pub fn convert_run(
     };
     sink.close()?;
     Ok(Converted {
-        parts: sink.done,
+        parts: sink.parts,
         pages,
         scs,
     })
+}
+
+/// Writes a part's bytes to `path` (moving a scratch file, or writing the memory).
+pub fn save_part_bytes(bytes: PartBytes, path: &Path) -> io::Result<()> {
+    match bytes {
+        PartBytes::Memory(data) => std::fs::write(path, data),
+        PartBytes::File(scratch) => std::fs::rename(scratch, path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_stays_in_memory_until_it_is_large_then_goes_on_in_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.pdf");
+        let mut small = SpillBuffer::new(path.clone());
+        small.write_all(b"%PDF-1.4 small").unwrap();
+        assert!(
+            matches!(small.finish().unwrap(), PartBytes::Memory(bytes) if bytes == b"%PDF-1.4 small")
+        );
+
+        let mut large = SpillBuffer::new(path.clone());
+        let block = vec![b'x'; 1 << 20];
+        for _ in 0..(SPILL_BYTES >> 20) + 1 {
+            large.write_all(&block).unwrap();
+        }
+        large.write_all(b"end").unwrap();
+        let PartBytes::File(spilled) = large.finish().unwrap() else {
+            panic!("a part over SPILL_BYTES must be in a file");
+        };
+        let written = std::fs::read(spilled).unwrap();
+        assert_eq!(written.len(), SPILL_BYTES + (1 << 20) + 3);
+        assert!(written.ends_with(b"xend"));
+    }
 }

@@ -65,11 +65,10 @@ pub fn convert_spool_file(
         layout: *layout,
         format: spool::PageFormat::default(),
     };
-    let converted = convert::convert_run(input, &renderer, None, work.path())?;
-    if let Some(part) = converted.parts.first() {
-        std::fs::rename(&part.pdf, pdf_out)?;
-        std::fs::rename(&part.text, text_out)?;
-    }
+    let converted = convert::convert_run(input, &renderer, None, work.path(), |part| {
+        convert::save_part_bytes(part.pdf, pdf_out)?;
+        convert::save_part_bytes(part.text, text_out)
+    })?;
     Ok(converted.pages)
 }
 

@@ -9,7 +9,7 @@ use storage::{
 };
 
 use crate::charset::Charset;
-use crate::convert::{convert_run, Renderer};
+use crate::convert::{convert_run, PartBytes, PartOutput, Renderer};
 use crate::detect::{detect, DetectError, Format, SpoolHints, SNIFF_BYTES};
 use crate::pdftext::pdf_pages_text;
 use crate::scs::{CcsidOrigin, ScsOptions};
@@ -386,6 +386,17 @@ fn renderer_of(ctx: &Context, doc: &Document) -> Result<Renderer, StageError> {
     }
 }
 
+/// Stores a part's bytes under `key`, from memory or from its scratch file.
+async fn store_part_bytes(ctx: &Context, key: &str, bytes: PartBytes) -> Result<(), StageError> {
+    match bytes {
+        PartBytes::Memory(data) => ctx.blobs.put(key, data).await?,
+        PartBytes::File(path) => {
+            ctx.blobs.put_file(key, &path).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Spools (line and SCS) become a PDF and laid-out text, or, when a burst rule applies, one
 /// part per document of the run; PDFs pass through untouched.
 pub struct Convert;
@@ -422,23 +433,81 @@ impl Stage for Convert {
             let (source, metadata) = (doc.source.clone(), doc.metadata.clone());
             let dir = work.path().to_path_buf();
             let with_burst = burst_name.is_some();
-            let converted = blocking("spool converter", move || {
+            // The converter hands over each part as soon as it is complete; this side stores
+            // it while the next is rendered. The channel's bound keeps memory flat.
+            let (sender, mut receiver) = tokio::sync::mpsc::channel::<PartOutput>(8);
+            let converter = tokio::task::spawn_blocking(move || {
                 let burst = if with_burst {
                     rules.burst_for(&source, &format_name, &metadata)
                 } else {
                     None
                 };
-                convert_run(&input, &renderer, burst, &dir).map_err(|error| {
-                    if error.is_transient() {
-                        StageError::Transient(error.to_string())
-                    } else {
-                        StageError::Permanent(error.to_string())
-                    }
+                convert_run(&input, &renderer, burst, &dir, |part| {
+                    sender.blocking_send(part).map_err(|_| {
+                        std::io::Error::other("the convert stage stopped taking parts")
+                    })
                 })
-            })
-            .await?;
+            });
+            let run_id = doc.id;
+            let part_key = |index: usize, extension: &str| {
+                format!("derived/{run_id}/part-{index:05}.{extension}")
+            };
+            let mut held: Option<PartOutput> = None;
+            let mut stored: Vec<(usize, usize, usize)> = Vec::new();
+            let mut store_error: Option<StageError> = None;
+            while let Some(part) = receiver.recv().await {
+                // The first part waits: if it stays alone, it is the document itself.
+                let mut ready = Vec::with_capacity(2);
+                if stored.is_empty() && held.is_none() {
+                    held = Some(part);
+                    continue;
+                }
+                ready.extend(held.take());
+                ready.push(part);
+                for part in ready {
+                    let range = (part.index, part.page_first, part.page_last);
+                    let result = async {
+                        store_part_bytes(ctx, &part_key(part.index, "pdf"), part.pdf).await?;
+                        store_part_bytes(ctx, &part_key(part.index, "txt"), part.text).await
+                    }
+                    .await;
+                    if let Err(error) = result {
+                        store_error = Some(error);
+                        break;
+                    }
+                    stored.push(range);
+                }
+                if store_error.is_some() {
+                    break;
+                }
+            }
+            drop(receiver);
+            let converted = match converter.await {
+                Ok(Ok(converted)) => converted,
+                Ok(Err(_)) if store_error.is_some() => {
+                    return Err(store_error
+                        .unwrap_or_else(|| StageError::Transient("blob store failed".into())));
+                }
+                Ok(Err(error)) if error.is_transient() => {
+                    return Err(StageError::Transient(error.to_string()))
+                }
+                Ok(Err(error)) => return Err(StageError::Permanent(error.to_string())),
+                Err(error) if error.is_panic() => {
+                    return Err(StageError::Permanent(
+                        "spool converter crashed on this input".into(),
+                    ))
+                }
+                Err(error) => {
+                    return Err(StageError::Transient(format!(
+                        "spool converter was cancelled: {error}"
+                    )))
+                }
+            };
+            if let Some(error) = store_error {
+                return Err(error);
+            }
             let pages = converted.pages;
-            if pages == 0 || converted.parts.is_empty() {
+            if pages == 0 || converted.parts == 0 {
                 return Err(StageError::Permanent("spool has no printable page".into()));
             }
             let mut events = Vec::new();
@@ -460,34 +529,28 @@ impl Stage for Convert {
                 }
             }
             doc.pages = i64::try_from(pages).ok();
-            if converted.parts.len() == 1 {
+            if let Some(part) = held {
                 let pdf_key = derived_key(doc, "document.pdf");
                 let text_key = derived_key(doc, "text.txt");
-                let part = &converted.parts[0];
-                ctx.blobs.put_file(&pdf_key, &part.pdf).await?;
-                ctx.blobs.put_file(&text_key, &part.text).await?;
+                store_part_bytes(ctx, &pdf_key, part.pdf).await?;
+                store_part_bytes(ctx, &text_key, part.text).await?;
                 doc.pdf_key = Some(pdf_key);
                 doc.text_key = Some(text_key);
                 events.push(format!("spool converted to a {pages}-page pdf"));
                 return Ok(Outcome::next(events));
             }
             let burst = burst_name.unwrap_or_default();
-            let mut parts = Vec::with_capacity(converted.parts.len());
-            for (position, part) in converted.parts.iter().enumerate() {
-                let index = position + 1;
-                let pdf_key = derived_key(doc, &format!("part-{index:05}.pdf"));
-                let text_key = derived_key(doc, &format!("part-{index:05}.txt"));
-                ctx.blobs.put_file(&pdf_key, &part.pdf).await?;
-                ctx.blobs.put_file(&text_key, &part.text).await?;
+            let mut parts = Vec::with_capacity(stored.len());
+            for (index, page_first, page_last) in stored {
                 let mut metadata = doc.metadata.clone();
                 metadata.insert("burst.rule".into(), burst.clone());
                 metadata.insert("burst.part".into(), index.to_string());
                 parts.push(NewPart {
                     index,
-                    page_first: i64::try_from(part.page_first).unwrap_or(i64::MAX),
-                    page_last: i64::try_from(part.page_last).unwrap_or(i64::MAX),
-                    pdf_key,
-                    text_key,
+                    page_first: i64::try_from(page_first).unwrap_or(i64::MAX),
+                    page_last: i64::try_from(page_last).unwrap_or(i64::MAX),
+                    pdf_key: part_key(index, "pdf"),
+                    text_key: part_key(index, "txt"),
                     metadata,
                     stage: "extract".into(),
                 });
