@@ -87,14 +87,18 @@ struct SpillBuffer {
     memory: Vec<u8>,
     file: Option<(BufWriter<File>, PathBuf)>,
     spill_to: PathBuf,
+    /// Memory kept before spilling: [`SPILL_BYTES`] for the parts of a burst run, 0 for a
+    /// run that is one document (it streams to its file from the first byte).
+    limit: usize,
 }
 
 impl SpillBuffer {
-    fn new(spill_to: PathBuf) -> SpillBuffer {
+    fn new(spill_to: PathBuf, limit: usize) -> SpillBuffer {
         SpillBuffer {
-            memory: Vec::with_capacity(16 * 1024),
+            memory: Vec::with_capacity(limit.min(16 * 1024)),
             file: None,
             spill_to,
+            limit,
         }
     }
 
@@ -114,7 +118,7 @@ impl Write for SpillBuffer {
         if let Some((writer, _)) = self.file.as_mut() {
             return writer.write(buf);
         }
-        if self.memory.len() + buf.len() <= SPILL_BYTES {
+        if self.memory.len() + buf.len() <= self.limit {
             self.memory.extend_from_slice(buf);
             return Ok(buf.len());
         }
@@ -158,8 +162,13 @@ struct Sink<'a, D> {
 impl<D: FnMut(PartOutput) -> io::Result<()>> Sink<'_, D> {
     fn open(&mut self, first_page: usize) -> io::Result<Part> {
         let index = self.parts + 1;
-        let pdf_buffer = SpillBuffer::new(self.dir.join(format!("part-{index:05}.pdf")));
-        let text = SpillBuffer::new(self.dir.join(format!("part-{index:05}.txt")));
+        let limit = if self.splitter.is_some() {
+            SPILL_BYTES
+        } else {
+            0
+        };
+        let pdf_buffer = SpillBuffer::new(self.dir.join(format!("part-{index:05}.pdf")), limit);
+        let text = SpillBuffer::new(self.dir.join(format!("part-{index:05}.txt")), limit);
         let mut pdf = PdfWriter::new(pdf_buffer, self.rows, self.columns)?;
         pdf.set_default_format(self.fallback);
         Ok(Part {
@@ -219,8 +228,9 @@ impl<D: FnMut(PartOutput) -> io::Result<()>> Sink<'_, D> {
 
 /// Converts the spool at `input` and hands each part to `deliver` as soon as it is complete:
 /// one part for the whole run without a burst rule, else one per document the rule finds.
-/// Parts larger than [`SPILL_BYTES`] arrive as scratch files in `dir`, the others in memory;
-/// a caller that stores each part before taking the next keeps memory flat.
+/// Without a burst rule the one part is written to a scratch file in `dir` as it comes; with
+/// one, parts arrive in memory up to [`SPILL_BYTES`] and as scratch files beyond, so a caller
+/// that stores each part before taking the next keeps memory flat.
 pub fn convert_run(
     input: &Path,
     renderer: &Renderer,
@@ -286,13 +296,13 @@ mod tests {
     fn a_part_stays_in_memory_until_it_is_large_then_goes_on_in_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("part.pdf");
-        let mut small = SpillBuffer::new(path.clone());
+        let mut small = SpillBuffer::new(path.clone(), SPILL_BYTES);
         small.write_all(b"%PDF-1.4 small").unwrap();
         assert!(
             matches!(small.finish().unwrap(), PartBytes::Memory(bytes) if bytes == b"%PDF-1.4 small")
         );
 
-        let mut large = SpillBuffer::new(path.clone());
+        let mut large = SpillBuffer::new(path.clone(), SPILL_BYTES);
         let block = vec![b'x'; 1 << 20];
         for _ in 0..(SPILL_BYTES >> 20) + 1 {
             large.write_all(&block).unwrap();

@@ -661,7 +661,11 @@ impl<'o, F: FnMut(&Page) -> io::Result<()>> State<'o, F> {
             }
             (self.on_page)(&self.page)?;
         }
-        self.page.lines.clear();
+        // Rows keep their buffers for the next page: blank rows print nothing.
+        for line in &mut self.page.lines {
+            line.chars.clear();
+            line.flags.clear();
+        }
         self.page.format = PageFormat::default();
         self.page_format = None;
         self.has_content = false;
@@ -1299,6 +1303,12 @@ impl<'o, F: FnMut(&Page) -> io::Result<()>> State<'o, F> {
 /// a cell never written before just takes `ch`) and adds `add` to its flags.
 fn overlay_cell(line: &mut Line, index: usize, ch: char, add: u8) {
     if line.chars.len() <= index {
+        if line.chars.capacity() <= index {
+            // A print line is up to 198 columns: grow once, not a column at a time.
+            let room = (index + 1).max(200) - line.chars.len();
+            line.chars.reserve(room);
+            line.flags.reserve(room);
+        }
         line.chars.resize(index + 1, ' ');
         line.flags.resize(index + 1, 0);
     }
