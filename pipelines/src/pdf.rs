@@ -211,6 +211,8 @@ pub struct PdfWriter<W: Write> {
     prepared: Option<Geometry>,
     row_ops: Vec<Vec<u8>>,
     font_ops: [Vec<u8>; 2],
+    /// `width height` of the page, for `/MediaBox`.
+    media_box: String,
 }
 
 impl<W: Write> PdfWriter<W> {
@@ -229,6 +231,7 @@ impl<W: Write> PdfWriter<W> {
             prepared: None,
             row_ops: Vec::new(),
             font_ops: [Vec::new(), Vec::new()],
+            media_box: String::new(),
         };
         writer.out.write_all(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")?;
         for (id, name) in [(FONT_REGULAR, "Courier"), (FONT_BOLD, "Courier-Bold")] {
@@ -310,8 +313,8 @@ impl<W: Write> PdfWriter<W> {
         self.begin_object(page_id)?;
         write!(
             self.out,
-            "<< /Type /Page /Parent {PAGES} 0 R /MediaBox [0 0 {:.2} {:.2}] /Resources << /Font << /F1 {FONT_REGULAR} 0 R /F2 {FONT_BOLD} 0 R >> >> /Contents {content_id} 0 R >>\nendobj\n",
-            geometry.width, geometry.height
+            "<< /Type /Page /Parent {PAGES} 0 R /MediaBox [0 0 {}] /Resources << /Font << /F1 {FONT_REGULAR} 0 R /F2 {FONT_BOLD} 0 R >> >> /Contents {content_id} 0 R >>\nendobj\n",
+            self.media_box
         )?;
         self.page_objects.push(page_id);
         Ok(())
@@ -324,6 +327,7 @@ impl<W: Write> PdfWriter<W> {
         if self.prepared.as_ref() != Some(geometry) {
             self.prepared = Some(*geometry);
             self.row_ops.clear();
+            self.media_box = format!("{:.2} {:.2}", geometry.width, geometry.height);
             self.font_ops = [
                 format!("/F1 {:.2} Tf\n", geometry.font_size).into_bytes(),
                 format!("/F2 {:.2} Tf\n", geometry.font_size).into_bytes(),

@@ -1302,6 +1302,12 @@ impl<'o, F: FnMut(&Page) -> io::Result<()>> State<'o, F> {
 /// Writes `ch` over the cell `index` of `line` (the rules of `spool::Line::overlay`, one cell;
 /// a cell never written before just takes `ch`) and adds `add` to its flags.
 fn overlay_cell(line: &mut Line, index: usize, ch: char, add: u8) {
+    if index == line.chars.len() {
+        // Printing left to right: the common case, one cell more.
+        line.chars.push(ch);
+        line.flags.push(WRITTEN | add);
+        return;
+    }
     if line.chars.len() <= index {
         if line.chars.capacity() <= index {
             // A print line is up to 198 columns: grow once, not a column at a time.
