@@ -144,8 +144,7 @@ pub fn parse_sidecar(text: &str) -> Result<BTreeMap<String, String>, String> {
         if key == "splf.ccsid" {
             let Some(ccsid) = text
                 .split(|c: char| !c.is_ascii_digit())
-                .filter(|part| !part.is_empty())
-                .last()
+                .rfind(|part| !part.is_empty())
                 .filter(|part| *part != "65535")
             else {
                 continue;

@@ -62,11 +62,7 @@ fn progress_bar(enabled: bool) -> impl FnMut(usize, usize) {
         }
         last = done;
         let width = 30;
-        let filled = if total == 0 {
-            width
-        } else {
-            done * width / total
-        };
+        let filled = (done * width).checked_div(total).unwrap_or(width);
         eprint!(
             "\r[{}{}] {done}/{total}",
             "#".repeat(filled),

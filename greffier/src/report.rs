@@ -105,8 +105,8 @@ pub fn print_table(reports: &[DocReport]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:>5}  {:<11}  {:<10}  {:<11}  {:>5}  {:<40}  {}",
-        "id", "status", "format", "type", "pages", "source", "filed under / reason"
+        "{:>5}  {:<11}  {:<10}  {:<11}  {:>5}  {:<40}  filed under / reason",
+        "id", "status", "format", "type", "pages", "source"
     )?;
     for report in reports {
         writeln!(

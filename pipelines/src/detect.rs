@@ -197,7 +197,7 @@ pub fn detect(sample: &[u8], total_size: u64, hints: &SpoolHints) -> Result<Form
             // Binary transfers of physical files: fixed records of a print width.
             layout.record_length = [132usize, 198, 80]
                 .into_iter()
-                .find(|&width| total_size % width as u64 == 0);
+                .find(|&width| total_size.is_multiple_of(width as u64));
             if layout.record_length.is_none() && total_size as usize > MAX_LINE_BYTES {
                 return Err(DetectError::NoLineEnd(sample.len()));
             }

@@ -280,7 +280,7 @@ impl<W: Write> PdfWriter<W> {
             self.offsets.resize(index + 1, 0);
         }
         self.offsets[index] = self.out.written;
-        write!(self.out, "{id} 0 obj\n")
+        writeln!(self.out, "{id} 0 obj")
     }
 
     fn next_id(&self) -> u32 {
@@ -408,9 +408,9 @@ impl<W: Write> PdfWriter<W> {
         }
         self.content.extend_from_slice(b"ET\n");
         if !underlines.is_empty() {
-            write!(self.content, "{:.2} w\n", (size * 0.06).max(0.4))?;
+            writeln!(self.content, "{:.2} w", (size * 0.06).max(0.4))?;
             for (x1, x2, y) in underlines {
-                write!(self.content, "{x1:.2} {y:.2} m {x2:.2} {y:.2} l S\n")?;
+                writeln!(self.content, "{x1:.2} {y:.2} m {x2:.2} {y:.2} l S")?;
             }
         }
         Ok(())
@@ -453,7 +453,7 @@ impl<W: Write> PdfWriter<W> {
             self.offsets.len()
         )?;
         for offset in self.offsets.iter().skip(1) {
-            write!(self.out, "{offset:010} 00000 n \n")?;
+            writeln!(self.out, "{offset:010} 00000 n ")?;
         }
         write!(
             self.out,

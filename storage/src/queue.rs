@@ -478,14 +478,7 @@ impl Db {
         if updated == 0 {
             return Err(StorageError::LeaseLost { doc_id });
         }
-        insert_event(
-            &mut *tx,
-            doc_id,
-            now,
-            stage,
-            &format!("will retry: {error}"),
-        )
-        .await?;
+        insert_event(&mut tx, doc_id, now, stage, &format!("will retry: {error}")).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -516,7 +509,7 @@ impl Db {
             return Err(StorageError::LeaseLost { doc_id });
         }
         insert_event(
-            &mut *tx,
+            &mut tx,
             doc_id,
             now,
             stage,
@@ -553,7 +546,7 @@ impl Db {
         };
         for id in &ids {
             insert_event(
-                &mut *tx,
+                &mut tx,
                 *id,
                 now,
                 "retry",
@@ -588,7 +581,7 @@ impl Db {
         if updated == 0 {
             return Err(StorageError::NotFound(doc_id));
         }
-        insert_event(&mut *tx, doc_id, now, stage, why).await?;
+        insert_event(&mut tx, doc_id, now, stage, why).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -700,7 +693,7 @@ impl Db {
         message: &str,
     ) -> Result<(), StorageError> {
         let mut conn = self.pool.acquire().await?;
-        insert_event(&mut *conn, doc_id, now_ms(), stage, message).await
+        insert_event(&mut conn, doc_id, now_ms(), stage, message).await
     }
 
     /// A document's audit trail, oldest first.
