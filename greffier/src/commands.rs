@@ -20,6 +20,15 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return rules_test(&cli, *json, paths);
     }
+    // `run` listens for SIGTERM before it opens anything: a stop asked while the stores open
+    // is a stop, not a kill (regression: crash.rs saw an early SIGTERM kill the process).
+    let terminate = match cli.command {
+        Command::Run => Some(
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot listen for SIGTERM")?,
+        ),
+        _ => None,
+    };
     let app = App::open(&cli.global).await?;
     let code = match cli.command {
         Command::Ingest {
@@ -43,7 +52,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Attach { id, target } => attach(&app, id, &target).await?,
         Command::Retry { json, id } => retry(&app, json, id).await?,
         Command::Reindex => reindex(&app).await?,
-        Command::Run => run(&app).await?,
+        Command::Run => match terminate {
+            Some(terminate) => run(&app, terminate).await?,
+            None => bail!("internal error: no SIGTERM listener for run"),
+        },
         Command::Records {
             command: RecordsCommand::Import { kind, file, map },
         } => import(&app, &kind, &file, &map).await?,
@@ -323,10 +335,7 @@ async fn reindex(app: &App) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(app: &App) -> anyhow::Result<ExitCode> {
-    // Listen for SIGTERM before anything starts: a stop asked early is a stop, not a kill.
-    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot listen for SIGTERM")?;
+async fn run(app: &App, terminate: tokio::signal::unix::Signal) -> anyhow::Result<ExitCode> {
     let inbox = app.inbox();
     let (stop, mut workers) = app.start_workers();
     let mut sources = tokio::task::JoinSet::new();

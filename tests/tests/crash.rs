@@ -109,6 +109,27 @@ fn kill_9_mid_run_loses_nothing_and_files_everything_once() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+    // Only a process that catches SIGTERM can stop gracefully: wait until it does (the
+    // SigCgt mask of /proc/PID/status), so the test never races the process's start-up.
+    let catches_sigterm = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("SigCgt:"))
+                    .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            })
+            .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+    };
+    let ready_by = Instant::now() + Duration::from_secs(30);
+    while !catches_sigterm(second.id()) {
+        assert!(
+            Instant::now() < ready_by,
+            "greffier run never listened for SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     run_ok(
         Command::new("kill")
             .arg("-TERM")
