@@ -18,6 +18,10 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Db {
     pub(crate) pool: AnyPool,
+    /// Lookups that read committed records only (clients, invoices, attachments): with
+    /// SQLite, their own read-only connections, which WAL lets read while the writer writes,
+    /// so a lookup never waits behind another worker's transaction. With PostgreSQL, the pool.
+    pub(crate) reader: AnyPool,
     pub(crate) backend: Backend,
 }
 
@@ -52,6 +56,7 @@ impl Db {
             return Err(StorageError::UnsupportedUrl(url.to_string()));
         };
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let reader_options = options.clone();
         let pool = match backend {
             // SQLite has one writer: one connection avoids SQLITE_BUSY upgrades inside this
             // process; other processes wait on the busy timeout.
@@ -78,7 +83,26 @@ impl Db {
                     .await?
             }
         };
-        let db = Db { pool, backend };
+        let reader = match backend {
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(2)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(60))
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                        conn.execute("PRAGMA query_only = ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(reader_options),
+            Backend::Postgres => pool.clone(),
+        };
+        let db = Db {
+            pool,
+            reader,
+            backend,
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -135,5 +159,6 @@ impl Db {
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.reader.close().await;
     }
 }

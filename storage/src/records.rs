@@ -36,7 +36,7 @@ impl Db {
     pub async fn client(&self, code: &str) -> Result<Option<Client>, StorageError> {
         let Some(row) = sqlx::query("SELECT code, name, extra_json FROM clients WHERE code = $1")
             .bind(code)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?
         else {
             return Ok(None);
@@ -75,7 +75,7 @@ impl Db {
         let found: Option<String> =
             sqlx::query_scalar("SELECT form_id FROM forms WHERE form_id = $1")
                 .bind(form_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         Ok(found.is_some())
     }
@@ -84,7 +84,7 @@ impl Db {
     pub async fn invoice_document(&self, number: &str) -> Result<Option<i64>, StorageError> {
         let id = sqlx::query_scalar("SELECT doc_id FROM invoices WHERE number = $1")
             .bind(number)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(id)
     }
@@ -94,7 +94,7 @@ impl Db {
         let client: Option<Option<String>> =
             sqlx::query_scalar("SELECT client_code FROM invoices WHERE number = $1")
                 .bind(number)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         Ok(client.flatten())
     }
@@ -155,7 +155,7 @@ impl Db {
             "SELECT kind, target, origin FROM attachments WHERE doc_id = $1 ORDER BY kind, target",
         )
         .bind(doc_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         let mut attachments = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -179,7 +179,7 @@ impl Db {
         )
         .bind(kind)
         .bind(target)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         Ok(ids)
     }
