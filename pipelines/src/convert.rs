@@ -196,16 +196,13 @@ impl<D: FnMut(PartOutput) -> io::Result<()>> Sink<'_, D> {
     }
 
     fn page(&mut self, page: &Page) -> io::Result<()> {
+        // The page's text is laid out once: the splitter reads it, the part's text file gets it.
+        self.page_text.clear();
+        let mut bytes = std::mem::take(&mut self.page_text).into_bytes();
+        page.write_text(&mut bytes)?;
+        self.page_text = String::from_utf8(bytes).unwrap_or_default();
         let starts = match self.splitter.as_mut() {
-            Some(splitter) => {
-                self.page_text.clear();
-                let mut bytes = std::mem::take(&mut self.page_text).into_bytes();
-                page.write_text(&mut bytes)?;
-                let text = String::from_utf8(bytes).unwrap_or_default();
-                let starts = splitter.page(&text);
-                self.page_text = text;
-                starts
-            }
+            Some(splitter) => splitter.page(&self.page_text),
             None => self.current.is_none(),
         };
         if starts || self.current.is_none() {
@@ -218,7 +215,7 @@ impl<D: FnMut(PartOutput) -> io::Result<()>> Sink<'_, D> {
         if part.pdf.pages() > 0 {
             part.text.write_all(b"\x0c")?;
         }
-        page.write_text(&mut part.text)?;
+        part.text.write_all(self.page_text.as_bytes())?;
         part.text.write_all(b"\n")?;
         part.pdf.add_page(page)?;
         part.page_last = page.number;

@@ -419,34 +419,29 @@ impl Stage for Convert {
             let renderer = renderer_of(ctx, doc)?;
             let format_name = doc.format.clone().unwrap_or_default();
             // A part is never cut again.
-            let burst_name = if doc.parent_id.is_none() {
-                ctx.rules
-                    .burst_for(&doc.source, &format_name, &doc.metadata)
-                    .map(|burst| burst.name().to_string())
-            } else {
-                None
-            };
+            let may_burst = doc.parent_id.is_none();
             let work = tempfile::tempdir()?;
             let input = work.path().join("original");
             ctx.blobs.download_to(original_key(doc)?, &input).await?;
             let rules = ctx.rules.clone();
             let (source, metadata) = (doc.source.clone(), doc.metadata.clone());
             let dir = work.path().to_path_buf();
-            let with_burst = burst_name.is_some();
             // The converter hands over each part as soon as it is complete; this side stores
             // it while the next is rendered. The channel's bound keeps memory flat.
             let (sender, mut receiver) = tokio::sync::mpsc::channel::<PartOutput>(8);
             let converter = tokio::task::spawn_blocking(move || {
-                let burst = if with_burst {
+                let burst = if may_burst {
                     rules.burst_for(&source, &format_name, &metadata)
                 } else {
                     None
                 };
+                let burst_name = burst.map(|burst| burst.name().to_string());
                 convert_run(&input, &renderer, burst, &dir, |part| {
                     sender.blocking_send(part).map_err(|_| {
                         std::io::Error::other("the convert stage stopped taking parts")
                     })
                 })
+                .map(|converted| (converted, burst_name))
             });
             let run_id = doc.id;
             let part_key = |index: usize, extension: &str| {
@@ -482,8 +477,8 @@ impl Stage for Convert {
                 }
             }
             drop(receiver);
-            let converted = match converter.await {
-                Ok(Ok(converted)) => converted,
+            let (converted, burst_name) = match converter.await {
+                Ok(Ok(done)) => done,
                 Ok(Err(_)) if store_error.is_some() => {
                     return Err(store_error
                         .unwrap_or_else(|| StageError::Transient("blob store failed".into())));

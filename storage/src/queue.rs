@@ -150,13 +150,17 @@ pub struct StageCommit<'a> {
 
 async fn commit_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    doc: &Document,
     owner: &str,
-    next_stage: Option<&str>,
-    status: Status,
-    events: &[(String, String)],
-    extras: &CommitExtras,
+    commit: &StageCommit<'_>,
 ) -> Result<(), StorageError> {
+    let StageCommit {
+        doc,
+        next_stage,
+        status,
+        events,
+        extras,
+    } = commit;
+    let (doc, next_stage, status, extras) = (*doc, *next_stage, *status, *extras);
     let now = now_ms();
     let updated = sqlx::query(
         "UPDATE documents SET format = $1, pages = $2, pdf_key = $3, text_key = $4, doc_type = $5, \
@@ -421,10 +425,15 @@ impl Db {
         events: &[(String, String)],
         extras: &CommitExtras,
     ) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
-        commit_in(&mut tx, doc, owner, next_stage, status, events, extras).await?;
-        tx.commit().await?;
-        Ok(())
+        let commit = StageCommit {
+            doc,
+            next_stage,
+            status,
+            events: events.to_vec(),
+            extras,
+        };
+        self.commit_batch(owner, std::slice::from_ref(&commit))
+            .await
     }
 
     /// Commits several stages in one transaction (one sync to disk instead of one each):
@@ -437,16 +446,7 @@ impl Db {
     ) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
         for commit in commits {
-            commit_in(
-                &mut tx,
-                commit.doc,
-                owner,
-                commit.next_stage,
-                commit.status,
-                &commit.events,
-                commit.extras,
-            )
-            .await?;
+            commit_in(&mut tx, owner, commit).await?;
         }
         tx.commit().await?;
         Ok(())
