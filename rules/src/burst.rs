@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use regex::{CaptureLocations, Regex};
 
-use crate::compile::{check_rect, Conditions, Pattern, Rect, RuleSet};
+use crate::compile::{check_rect, compile_metadata_match, Conditions, Pattern, Rect, RuleSet};
 use crate::config::{BurstConfig, Occurrence, StringList, TriggerConfig};
 use crate::error::RulesError;
 
@@ -234,11 +234,19 @@ pub(crate) fn compile_burst(index: usize, b: BurstConfig) -> Result<Burst, Rules
     if b.when.text.is_some() {
         return Err(RulesError::BurstTextCondition { burst: name });
     }
+    let metadata_match = compile_metadata_match(b.when.metadata_match, |key, error| {
+        RulesError::BadBurstMetadataMatch {
+            burst: name.clone(),
+            key,
+            error,
+        }
+    })?;
     let when = Conditions {
         sources,
         formats,
         text: None,
         metadata: b.when.metadata.unwrap_or_default().into_iter().collect(),
+        metadata_match,
     };
 
     if b.start.is_none() && b.change.is_none() {

@@ -2,7 +2,7 @@
 //! keys) and compiles every regex, so evaluation never fails and never
 //! recompiles.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use regex::Regex;
 
@@ -10,6 +10,7 @@ use crate::burst::{compile_burst, Burst};
 use crate::config::{DoctypeConfig, KeyConfig, Occurrence, RulesFile, Settings, StringList};
 use crate::error::RulesError;
 use crate::eval::TargetKind;
+use crate::sender::{compile_policies, SenderPolicy};
 use crate::values::ValueType;
 
 /// A checked, compiled rules file, ready to evaluate documents.
@@ -20,6 +21,7 @@ pub struct RuleSet {
     pub(crate) settings: Settings,
     pub(crate) doctypes: Vec<Doctype>,
     pub(crate) bursts: Vec<Burst>,
+    pub(crate) sender_policies: Vec<SenderPolicy>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub(crate) struct Conditions {
     pub(crate) formats: Option<Vec<String>>,
     pub(crate) text: Option<Regex>,
     pub(crate) metadata: Vec<(String, String)>,
+    /// `when.metadata_match`: metadata key, regex its value must match.
+    pub(crate) metadata_match: Vec<(String, Regex)>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +60,11 @@ pub(crate) enum Extractor {
     Regex(Pattern),
     /// Zone of one page, optionally narrowed by a regex.
     Zone { zone: Zone, regex: Option<Pattern> },
+    /// A metadata value (e.g. `mail.subject`), optionally narrowed by a regex.
+    Field {
+        field: String,
+        regex: Option<Pattern>,
+    },
 }
 
 /// A regex and the capture group that holds the value.
@@ -124,10 +133,12 @@ impl RuleSet {
             }
             bursts.push(compiled);
         }
+        let sender_policies = compile_policies(file.sender_policy)?;
         Ok(RuleSet {
             settings: file.settings,
             doctypes,
             bursts,
+            sender_policies,
         })
     }
 
@@ -167,11 +178,19 @@ fn compile_doctype(index: usize, dt: DoctypeConfig) -> Result<Doctype, RulesErro
         ),
         None => None,
     };
+    let metadata_match = compile_metadata_match(dt.when.metadata_match, |key, error| {
+        RulesError::BadMetadataMatch {
+            doctype: name.clone(),
+            key,
+            error,
+        }
+    })?;
     let when = Conditions {
         sources,
         formats,
         text,
         metadata: dt.when.metadata.unwrap_or_default().into_iter().collect(),
+        metadata_match,
     };
 
     let mut keys: Vec<KeyRule> = Vec::with_capacity(dt.key.len());
@@ -208,6 +227,20 @@ fn compile_doctype(index: usize, dt: DoctypeConfig) -> Result<Doctype, RulesErro
         keys,
         attaches,
     })
+}
+
+/// Compile `when.metadata_match` (doctype or burst); `error` names the place.
+pub(crate) fn compile_metadata_match(
+    map: Option<BTreeMap<String, String>>,
+    error: impl Fn(String, regex::Error) -> RulesError,
+) -> Result<Vec<(String, Regex)>, RulesError> {
+    map.unwrap_or_default()
+        .into_iter()
+        .map(|(key, re)| match Regex::new(&re) {
+            Ok(regex) => Ok((key, regex)),
+            Err(e) => Err(error(key, e)),
+        })
+        .collect()
 }
 
 fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, RulesError> {
@@ -254,15 +287,46 @@ fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, R
     } else {
         ""
     };
-    let (extractor, how) = match (zone, pattern) {
-        (None, None) => {
+    let field = match &key.field {
+        Some(_) if zone.is_some() => {
+            return Err(RulesError::FieldWithZone {
+                doctype: doctype.to_string(),
+                key: name,
+            })
+        }
+        Some(f) if f.trim().is_empty() => {
+            return Err(RulesError::EmptyField {
+                doctype: doctype.to_string(),
+                key: name,
+            })
+        }
+        Some(f) => Some(f.trim().to_string()),
+        None => None,
+    };
+
+    let (extractor, how) = match (field, zone, pattern) {
+        (Some(field), _, pattern) => {
+            let mut how = format!("metadata {field}");
+            if pattern.is_some() {
+                how.push_str(" + regex");
+                how.push_str(last);
+            }
+            (
+                Extractor::Field {
+                    field,
+                    regex: pattern,
+                },
+                how,
+            )
+        }
+        (None, None, None) => {
             return Err(RulesError::NoExtractor {
                 doctype: doctype.to_string(),
                 key: name,
             })
         }
-        (None, Some(p)) => (Extractor::Regex(p), format!("regex{last}")),
-        (Some(z), p) => {
+        (None, None, Some(p)) => (Extractor::Regex(p), format!("regex{last}")),
+        (None, Some(z), p) => {
             let mut how = format!("zone p{} {}", z.page, z.rect().describe());
             if p.is_some() {
                 how.push_str(" + regex");
@@ -680,7 +744,7 @@ mod tests {
         );
         assert_eq!(
             err("[[doctype]]\nname = \"a\"\n[[doctype.key]]\nname = \"k\"\n"),
-            "doctype a, key k: needs a regex, a zone, or both"
+            "doctype a, key k: needs a regex, a zone or a field (a zone or a field may be narrowed by a regex)"
         );
         assert_eq!(
             err("[[doctype]]\nname = \"a\"\n[[doctype.key]]\nname = \"k\"\nregex = 'x'\n[[doctype.attach]]\ntarget = \"client\"\nkey = \"client_number\"\n"),

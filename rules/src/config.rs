@@ -23,6 +23,10 @@ pub struct RulesFile {
     /// `[[burst]]` tables, in file order (the order matters: first match wins).
     #[serde(default)]
     pub burst: Vec<BurstConfig>,
+    /// `[[sender_policy]]` tables, in file order (the order matters: the
+    /// first policy naming the document's capture address wins).
+    #[serde(default)]
+    pub sender_policy: Vec<SenderPolicyConfig>,
 }
 
 /// `[settings]`.
@@ -71,6 +75,9 @@ pub struct WhenConfig {
     pub text: Option<String>,
     /// Each entry must equal the document's metadata value.
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Each entry is a regex that must match the document's metadata value
+    /// (a missing value never matches).
+    pub metadata_match: Option<BTreeMap<String, String>>,
 }
 
 /// A string or a list of strings (`"cli"` or `["cli", "spool-in"]`).
@@ -106,10 +113,14 @@ impl<'de> Deserialize<'de> for StringList {
 pub struct KeyConfig {
     /// Required, unique within the doctype.
     pub name: String,
-    /// Regex searched in the whole text, or in the zone text if `zone` is given.
+    /// Regex searched in the whole text, or in the zone text if `zone` is
+    /// given, or in the metadata value if `field` is given.
     pub regex: Option<String>,
     /// Rectangle of the page text grid.
     pub zone: Option<ZoneConfig>,
+    /// Metadata key (e.g. `mail.subject`) whose value is read instead of the
+    /// text; exclusive with `zone`.
+    pub field: Option<String>,
     /// Value type, `text` by default.
     #[serde(rename = "type", default)]
     pub value_type: ValueType,
@@ -200,4 +211,21 @@ pub struct PageZoneConfig {
     pub rows: Vec<i64>,
     /// `[from, to]` columns (characters), 1-based, inclusive.
     pub cols: Vec<i64>,
+}
+
+/// One `[[sender_policy]]`: who may file documents e-mailed to some capture
+/// addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderPolicyConfig {
+    /// Capture addresses it applies to (without plus tag); `"*"` = any mail
+    /// without a more specific policy.
+    pub capture: StringList,
+    /// Allowed senders: `user@domain`, `@domain` (that domain only) or
+    /// `@.domain` (that domain and its subdomains).
+    #[serde(default)]
+    pub allow: StringList,
+    /// Also allow the contacts of the client the document would be filed under.
+    #[serde(default)]
+    pub client_contacts: bool,
 }

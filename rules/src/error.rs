@@ -1,7 +1,7 @@
 //! Load-time errors of a rules file.
 //!
 //! Every message is lowercase, has no trailing period, and says where
-//! (doctype and key, or burst and trigger) and why. Underlying errors (TOML, regex) are part of the
+//! (doctype and key, burst and trigger, or sender policy) and why. Underlying errors (TOML, regex) are part of the
 //! message itself rather than exposed through `source()`, so that a single
 //! `to_string()` is enough for a clerk to fix the file.
 
@@ -64,9 +64,40 @@ pub enum RulesError {
         key: String,
     },
 
-    /// A key has neither `regex` nor `zone`.
-    #[error("doctype {doctype}, key {key}: needs a regex, a zone, or both")]
+    /// `when.metadata_match` has a regex that does not compile.
+    #[error("doctype {doctype}: when.metadata_match for {key} is not a valid regex: {error}")]
+    BadMetadataMatch {
+        /// Doctype name.
+        doctype: String,
+        /// The metadata key (e.g. `mail.subject`).
+        key: String,
+        /// The regex compile error.
+        error: regex::Error,
+    },
+
+    /// A key has neither `regex`, `zone` nor `field`.
+    #[error("doctype {doctype}, key {key}: needs a regex, a zone or a field (a zone or a field may be narrowed by a regex)")]
     NoExtractor {
+        /// Doctype name.
+        doctype: String,
+        /// Key name.
+        key: String,
+    },
+
+    /// A key has both `field` and `zone`.
+    #[error("doctype {doctype}, key {key}: field and zone are exclusive (a key reads a metadata value or the page text, not both)")]
+    FieldWithZone {
+        /// Doctype name.
+        doctype: String,
+        /// Key name.
+        key: String,
+    },
+
+    /// A key has an empty `field` (or only whitespace).
+    #[error(
+        "doctype {doctype}, key {key}: field is empty (name a metadata key, e.g. mail.subject)"
+    )]
+    EmptyField {
         /// Doctype name.
         doctype: String,
         /// Key name.
@@ -139,6 +170,17 @@ pub enum RulesError {
         burst: String,
     },
 
+    /// A burst's `when.metadata_match` has a regex that does not compile.
+    #[error("burst {burst}: when.metadata_match for {key} is not a valid regex: {error}")]
+    BadBurstMetadataMatch {
+        /// Burst name.
+        burst: String,
+        /// The metadata key (e.g. `mail.subject`).
+        key: String,
+        /// The regex compile error.
+        error: regex::Error,
+    },
+
     /// A burst has neither `start` nor `change`.
     #[error("burst {burst}: needs start, change, or both")]
     NoBurstTrigger {
@@ -177,5 +219,41 @@ pub enum RulesError {
         trigger: &'static str,
         /// What is wrong with it.
         reason: String,
+    },
+
+    /// A sender policy has an empty `capture` list, so it could never apply.
+    #[error("sender_policy #{index}: capture is an empty list, the policy could never apply")]
+    EmptyPolicyCapture {
+        /// 1-based position of the policy among the `[[sender_policy]]` tables.
+        index: usize,
+    },
+
+    /// A `capture` or `allow` entry of a sender policy is not a valid address.
+    #[error("sender_policy #{index} ({policy}): {field} entry {} {reason}", crate::values::quoted(.entry))]
+    BadPolicyAddress {
+        /// 1-based position of the policy.
+        index: usize,
+        /// The policy's label (its first capture address).
+        policy: String,
+        /// `capture` or `allow`.
+        field: &'static str,
+        /// The entry as written.
+        entry: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A capture address (or `"*"`) is in more than one sender policy: only
+    /// the first could ever apply.
+    #[error("sender_policy #{index} ({policy}): capture {capture} is already in sender_policy #{first}, which always wins")]
+    DuplicatePolicyCapture {
+        /// 1-based position of the policy.
+        index: usize,
+        /// The policy's label (its first capture address).
+        policy: String,
+        /// The repeated capture address, lowercased, or `*`.
+        capture: String,
+        /// 1-based position of the policy that already has it.
+        first: usize,
     },
 }

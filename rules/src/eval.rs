@@ -19,7 +19,8 @@ pub struct Input<'a> {
     pub format: &'a str,
     /// page texts in reading order; for spools each page is lines separated by '\n', columns are char positions (1-based col = char index + 1)
     pub pages: &'a [String],
-    /// Document metadata (e.g. `form_type` of a spool).
+    /// Document metadata (e.g. `form_type` of a spool, `mail.subject` of an
+    /// e-mailed document).
     pub metadata: &'a BTreeMap<String, String>,
 }
 
@@ -43,9 +44,12 @@ pub struct KeyValue {
     pub value: String,
     /// The text as found (regex group or zone text).
     pub raw: String,
-    /// The rule that found it, e.g. `invoice/client_number: zone p1 r2-2 c50-80`.
+    /// The rule that found it, e.g. `invoice/client_number: zone p1 r2-2 c50-80`,
+    /// or `mail/client_number: metadata mail.plus` for a value read from a
+    /// metadata field (`+ regex` when narrowed by a regex).
     pub rule: String,
-    /// 1-based page where it was found.
+    /// 1-based page where it was found; 0 for a value read from a metadata
+    /// field (`field = "..."`), which is on no page.
     pub page: usize,
 }
 
@@ -178,11 +182,16 @@ impl Conditions {
         self.metadata
             .iter()
             .all(|(k, v)| metadata.get(k) == Some(v))
+            && self
+                .metadata_match
+                .iter()
+                .all(|(k, re)| metadata.get(k).is_some_and(|v| re.is_match(v)))
     }
 }
 
 impl KeyRule {
-    /// The raw text and 1-based page, if the rule finds something.
+    /// The raw text and 1-based page (0 for a metadata value), if the rule
+    /// finds something.
     fn extract(&self, doc: &Doc<'_, '_>) -> Option<(String, usize)> {
         match &self.extractor {
             Extractor::Regex(pattern) => {
@@ -211,6 +220,14 @@ impl KeyRule {
                     }
                 };
                 Some((raw, index + 1))
+            }
+            Extractor::Field { field, regex } => {
+                let value = doc.input.metadata.get(field)?;
+                let raw = match regex {
+                    Some(pattern) => pattern.find(value, self.occurrence)?.0,
+                    None => Some(value.trim()).filter(|v| !v.is_empty())?,
+                };
+                Some((raw.to_string(), 0))
             }
         }
     }

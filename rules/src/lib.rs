@@ -4,10 +4,13 @@
 //!
 //! This crate is pure: no I/O, no async, no other workspace crate. Load a
 //! file with [`RuleSet::from_toml`] (every check and every regex compile
-//! happens there, with errors that name the doctype and key, or the burst),
-//! then call [`RuleSet::evaluate`] on each document. A print run holding
-//! many documents (a spool of invoices) is first cut into documents with a
-//! `[[burst]]`: see [Bursting](#bursting-cutting-a-print-run-into-documents). Evaluation never fails: whatever
+//! happens there, with errors that name the doctype and key, the burst, or
+//! the sender policy), then call [`RuleSet::evaluate`] on each document. A
+//! print run holding many documents (a spool of invoices) is first cut into
+//! documents with a `[[burst]]`: see [Bursting](#bursting-cutting-a-print-run-into-documents).
+//! Documents that arrive by e-mail carry `mail.*` metadata that conditions
+//! and keys can read, and a `[[sender_policy]]` says who may file them: see
+//! [E-mailed documents](#e-mailed-documents). Evaluation never fails: whatever
 //! prevents automatic filing is listed in [`Evaluation::problems`]. The rules
 //! never guess: a value that is missing, unreadable or invalid is a problem,
 //! not a best effort.
@@ -26,6 +29,9 @@
 //! when.format = ["text-spool", "pdf"]     # format name in this list (a string or a list)
 //! when.text = '(?i)facture'               # regex that must match somewhere in the text
 //! when.metadata = { form_type = "*FACT" } # each entry must equal the document's metadata value
+//! # each entry is a regex that must match the document's metadata value (a missing value never
+//! # matches); quote keys that hold a dot, or TOML reads a nested table
+//! when.metadata_match = { "mail.subject" = '(?i)facture', "mail.attachment" = '(?i)\.pdf$' }
 //!
 //!   [[doctype.key]]
 //!   name = "invoice_number"               # required, unique within the doctype
@@ -50,6 +56,12 @@
 //!   type = "amount"
 //!   occurrence = "last"
 //!
+//!   [[doctype.key]]
+//!   name = "order_number"
+//!   field = "mail.subject"                # read a metadata value instead of the text (not with zone)
+//!   regex = 'Commande (?P<value>\d+)'     # optional: searched in that value only
+//!   type = "integer"
+//!
 //!   [[doctype.attach]]
 //!   target = "client"                     # client | invoice | form
 //!   key = "client_number"                 # a key of this doctype; its typed value names the record
@@ -64,8 +76,13 @@
 //! **Conditions.** All given conditions must hold; a doctype without
 //! conditions matches every document (put it last, as a catch-all).
 //! `when.text` searches the whole text: all pages joined with `'\n'`.
+//! `when.metadata` compares exactly; `when.metadata_match` searches each
+//! regex in the metadata value (unanchored unless you write `^...$`; the
+//! value as given, not trimmed). A metadata key that the document does not
+//! have fails both.
 //!
-//! **Keys.** A key has a `regex`, a `zone`, or both.
+//! **Keys.** A key has a `regex`, a `zone`, or both; or a `field`, with or
+//! without a `regex` (`field` and `zone` together are a load error).
 //! - A regex alone searches the whole text; the value is the named group
 //!   `value` if the regex has one, else group 1 if it has groups, else the
 //!   whole match. Matches where that group did not take part, or is blank,
@@ -77,6 +94,15 @@
 //!   value is the zone text with each line trimmed and lines joined by a
 //!   space; an empty zone means "not found". With a regex, the regex is
 //!   searched in the zone text (lines joined with `'\n'`).
+//! - A field is a metadata key (`field = "mail.subject"`): the value is read
+//!   from the document's metadata, not from its text. Without a regex the
+//!   value is the whole metadata value, trimmed; with a regex, the regex is
+//!   searched in the metadata value and the value group is chosen as for a
+//!   regex alone (`value`, else group 1, else the whole match; `occurrence`
+//!   applies). A missing or blank metadata value means "not found". Such a
+//!   key's [`KeyValue::page`] is 0 (it is on no page) and its
+//!   [`KeyValue::rule`] says where it came from, e.g.
+//!   `mail/client_number: metadata mail.subject + regex`.
 //! - The raw value is then typed (see [`values`]), then checked against
 //!   `validate` (unanchored unless you write `^...$`).
 //!
@@ -139,6 +165,7 @@
 //! when.format = ["scs", "text-spool"]          # as a doctype's when.format
 //! # as a doctype's when.metadata; quote keys that hold a dot, or TOML reads a nested table
 //! when.metadata = { "splf.name" = "QPRINT", "splf.form_type" = "*FACT" }
+//! when.metadata_match = { "splf.user_data" = '^FACT' }   # as a doctype's when.metadata_match
 //! # when.text is not allowed: a run is cut before its whole text is known
 //!
 //! # a page where this regex matches (in the zone of that page, if given) begins a document
@@ -204,6 +231,156 @@
 //! # Ok::<(), rules::RulesError>(())
 //! ```
 //!
+//! # E-mailed documents
+//!
+//! Each attachment of a mail is a document; the mail source sets these
+//! metadata keys on it (addresses lowercased, lists joined with `", "`):
+//!
+//! | key | value |
+//! |---|---|
+//! | `mail.from` | the sender address, e.g. `compta@client-a.fr` |
+//! | `mail.from_name` | the sender's display name |
+//! | `mail.to`, `mail.cc` | the recipient addresses |
+//! | `mail.delivered_to` | `Delivered-To` / `X-Original-To` addresses |
+//! | `mail.capture` | the capture address configured on the mail source (may be absent) |
+//! | `mail.plus` | the plus-address tag, as written: `C01234` for `capture+C01234@acme.fr` |
+//! | `mail.subject`, `mail.message_id`, `mail.date` | as in the mail |
+//! | `mail.attachment` | the attachment's safe file name |
+//! | `mail.attachment_original` | its decoded original name |
+//!
+//! **Conditions and keys.** `when.metadata_match` (on doctypes and bursts)
+//! routes by sender, subject or attachment name, and `field` reads a key
+//! from the mail:
+//!
+//! ```toml
+//! [[doctype]]
+//! name = "mailed-invoice"
+//! when.source = "imap"
+//! when.metadata_match = { "mail.subject" = '(?i)facture', "mail.from" = '@fournisseur\.fr$', "mail.attachment" = '(?i)\.pdf$' }
+//!
+//!   [[doctype.key]]
+//!   name = "client_number"               # client from the subject: "Facture [C01234] mars"
+//!   field = "mail.subject"
+//!   regex = '\[(?P<value>C\d{5})\]'
+//!   type = "code"
+//!
+//!   [[doctype.key]]
+//!   name = "plus_client"                 # client from plus addressing: capture+C01234@acme.fr
+//!   field = "mail.plus"
+//!   type = "code"
+//!
+//!   [[doctype.key]]
+//!   name = "invoice_number"              # "Facture F2026-00042"
+//!   field = "mail.subject"
+//!   regex = 'Facture (?P<value>F\d{4}-\d{5})'
+//!   type = "code"
+//!
+//!   [[doctype.attach]]
+//!   target = "client"
+//!   key = "client_number"
+//! ```
+//!
+//! **Sender policy.** A stranger must not be able to file under a client:
+//! every e-mailed document is checked against a `[[sender_policy]]`.
+//!
+//! ```toml
+//! [[sender_policy]]
+//! capture = ["factures@acme.fr", "capture@acme.fr"]  # required: capture addresses (a string or a list)
+//! allow = ["compta@client-a.fr", "@fournisseur.fr", "@.groupe-b.fr"]  # default: nobody
+//! client_contacts = true                              # default false
+//!
+//! [[sender_policy]]
+//! capture = "*"                                       # any mail without a more specific policy
+//! allow = "@acme.fr"
+//! ```
+//!
+//! - `capture`: the capture addresses the policy applies to, written without
+//!   plus tag, compared case-insensitively; `"*"` is the policy of every mail
+//!   that no other policy names. An address (or `"*"`) may appear in one
+//!   policy only.
+//! - `allow`: who may file. `user@domain` is that address exactly (a plus
+//!   tag in the sender's address is not removed); `@domain` is any address
+//!   of that domain, not of its subdomains; `@.domain` is any address of that
+//!   domain and of all its subdomains (`@.fournisseur.fr` admits
+//!   `x@fournisseur.fr` and `x@paris.fournisseur.fr`). Case-insensitive.
+//!   There is no "anyone" entry.
+//! - `client_contacts = true`: a sender not on the list may still file if
+//!   it is a contact of the client the document would be filed under (its
+//!   client target); the caller looks the contacts up.
+//! - Unknown fields, an empty `capture`, entries that are not addresses or
+//!   domains, and a plus tag in a `capture` address are load errors.
+//!
+//! **Which policy applies.** The document's capture address is
+//! `mail.capture` if present, else any address in `mail.delivered_to`, then
+//! `mail.to`, then `mail.cc`; every one is compared with its plus tag removed
+//! (`capture+C01234@acme.fr` counts as `capture@acme.fr`) and
+//! case-insensitively. The policy is the first (file order) whose `capture`
+//! lists that address (with several candidate addresses, the first
+//! candidate, in the order above, that some policy lists); else the `"*"`
+//! policy; else none.
+//!
+//! **The check.** [`RuleSet::sender_check`] answers a [`SenderCheck`]:
+//! - no `mail.from`: [`SenderCheck::NotMail`], nothing to check;
+//! - no policy applies: [`SenderCheck::Refused`] (`no sender policy for
+//!   capture address factures@acme.fr`). A rules file without any
+//!   `[[sender_policy]]` thus refuses every e-mailed document;
+//! - the sender is on the `allow` list: [`SenderCheck::Allowed`];
+//! - it is not, and the policy has `client_contacts = true`:
+//!   [`SenderCheck::IfClientContact`]: the caller files the document only if
+//!   the sender is a contact of its client target, else refuses it with
+//!   [`SenderCheck::contact_refusal`];
+//! - otherwise [`SenderCheck::Refused`] (`sender x@y.fr is not allowed to
+//!   file for factures@acme.fr`).
+//!
+//! A refused document still gets its doctype, keys and targets from
+//! [`RuleSet::evaluate`], but it is not filed: it goes to review with the
+//! reason as a problem.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use rules::{Input, RuleSet, SenderCheck};
+//!
+//! let rules = RuleSet::from_toml(r#"
+//!     [[doctype]]
+//!     name = "mailed-invoice"
+//!     when.metadata_match = { "mail.subject" = '(?i)facture' }
+//!       [[doctype.key]]
+//!       name = "client_number"
+//!       field = "mail.plus"
+//!       type = "code"
+//!       [[doctype.key]]
+//!       name = "invoice_number"
+//!       field = "mail.subject"
+//!       regex = 'Facture (?P<value>F\d{4}-\d{5})'
+//!       [[doctype.attach]]
+//!       target = "client"
+//!       key = "client_number"
+//!
+//!     [[sender_policy]]
+//!     capture = "factures@acme.fr"
+//!     allow = ["compta@client-a.fr", "@fournisseur.fr"]
+//! "#)?;
+//!
+//! let mut metadata: BTreeMap<String, String> = [
+//!     ("mail.from", "compta@client-a.fr"),
+//!     ("mail.to", "factures+c01234@acme.fr"),
+//!     ("mail.plus", "c01234"),
+//!     ("mail.subject", "Facture F2026-00042"),
+//! ].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+//! let pages = vec!["...".to_string()];
+//! let ev = rules.evaluate(&Input { source: "imap", format: "pdf", pages: &pages, metadata: &metadata });
+//! assert_eq!(ev.keys["client_number"].value, "C01234");
+//! assert_eq!(ev.keys["client_number"].rule, "mailed-invoice/client_number: metadata mail.plus");
+//! assert_eq!(ev.keys["invoice_number"].value, "F2026-00042");
+//! assert_eq!(rules.sender_check(&metadata), SenderCheck::Allowed { policy: "factures@acme.fr".into() });
+//!
+//! metadata.insert("mail.from".into(), "someone@elsewhere.fr".into());
+//! assert_eq!(rules.sender_check(&metadata), SenderCheck::Refused {
+//!     reason: "sender someone@elsewhere.fr is not allowed to file for factures@acme.fr".into(),
+//! });
+//! # Ok::<(), rules::RulesError>(())
+//! ```
+//!
 //! # Layout
 //!
 //! - [`config`]: TOML model of the rules file, as written (serde, unknown fields denied)
@@ -211,6 +388,7 @@
 //! - [`values`]: typed value parsing (text, code, date, amount, integer)
 //! - [`eval`]: evaluation of a document: doctype choice, keys, targets, problems
 //! - [`burst`]: cutting a print run into documents ([`Burst`], [`Splitter`])
+//! - [`sender`]: who may file e-mailed documents ([`SenderCheck`], [`plus_tag`], [`strip_plus`])
 //! - [`error`]: [`RulesError`], the load-time errors
 
 #![forbid(unsafe_code)]
@@ -221,11 +399,13 @@ pub mod compile;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod sender;
 pub mod values;
 
 pub use burst::{Burst, Splitter};
 pub use compile::RuleSet;
-pub use config::{Occurrence, RulesFile, Settings};
+pub use config::{Occurrence, RulesFile, SenderPolicyConfig, Settings};
 pub use error::RulesError;
 pub use eval::{Evaluation, Input, KeyValue, Target, TargetKind, UnknownTargetKind};
+pub use sender::{plus_tag, strip_plus, SenderCheck};
 pub use values::{ValueError, ValueType};
