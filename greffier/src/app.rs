@@ -62,6 +62,7 @@ impl App {
             max_attempts: config.workers.max_attempts.max(1),
             spool_defaults: config.spool.hints(),
             poll_interval: Duration::from_millis(config.workers.poll_ms.max(10)),
+            mail: config.mail.settings()?,
             ..Settings::default()
         };
         for source in &config.source {

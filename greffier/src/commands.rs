@@ -434,11 +434,79 @@ async fn open_source(
             tracing::info!(source = %source.name, address = %bound, "lpd receiver listening");
             Ok(Box::new(lpd))
         }
+        "imap" => Ok(Box::new(capture::ImapSource::new(imap_config(source)?))),
         other => bail!(
-            "source {}: unknown type {other:?} (this version has folder and lpd)",
+            "source {}: unknown type {other:?} (this version has folder, lpd and imap)",
             source.name
         ),
     }
+}
+
+/// An IMAP `[[source]]` as the capture crate takes it, its password resolved.
+fn imap_config(source: &crate::config::SourceConfig) -> anyhow::Result<capture::ImapConfig> {
+    let name = &source.name;
+    let host = source
+        .host
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("source {name}: an imap source needs host"))?;
+    let user = source
+        .user
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("source {name}: an imap source needs user"))?;
+    let security: capture::ImapSecurity = source
+        .security
+        .as_deref()
+        .unwrap_or("tls")
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("source {name}: {e}"))?;
+    let password = match (&source.password, &source.password_env, &source.password_file) {
+        (Some(password), None, None) => password.clone(),
+        (None, Some(variable), None) => std::env::var(variable).with_context(|| {
+            format!("source {name}: environment variable {variable} (password_env) is not set")
+        })?,
+        (None, None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| {
+                format!("source {name}: cannot read password_file {}", path.display())
+            })?
+            .trim_end_matches(['\r', '\n'])
+            .to_string(),
+        (None, None, None) => bail!(
+            "source {name}: an imap source needs password, password_env or password_file"
+        ),
+        _ => bail!("source {name}: give only one of password, password_env and password_file"),
+    };
+    let port = source.port.unwrap_or_else(|| security.default_port());
+    let mut config = capture::ImapConfig::new(name.clone(), host, port, security, user, password);
+    if source.after != "keep" {
+        config.after = source
+            .after
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("source {name}: {e}"))?;
+    }
+    if let Some(folders) = &source.folders {
+        config.folders = folders.clone();
+    }
+    if let Some(folder) = &source.error_folder {
+        config.error_folder = folder.clone();
+    }
+    if let Some(batch) = source.batch {
+        config.batch = batch.max(1);
+    }
+    if let Some(idle) = source.idle {
+        config.idle = idle;
+    }
+    if let Some(secs) = source.poll_secs {
+        config.poll_secs = secs.max(1);
+    }
+    if let Some(secs) = source.resync_secs {
+        config.resync_secs = secs.clamp(1, capture::ImapConfig::MAX_IDLE_SECS);
+    }
+    if let Some(mb) = source.max_message_mb {
+        config.max_message_bytes = mb.saturating_mul(1 << 20);
+    }
+    config.capture_address = source.capture_address.as_ref().map(|a| a.to_lowercase());
+    config.ca_file = source.ca_file.clone();
+    Ok(config)
 }
 
 async fn wait_for_signal(mut terminate: tokio::signal::unix::Signal) {

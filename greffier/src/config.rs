@@ -21,7 +21,65 @@ pub struct Config {
     #[serde(default)]
     pub spool: SpoolConfig,
     #[serde(default)]
+    pub mail: MailConfig,
+    #[serde(default)]
     pub source: Vec<SourceConfig>,
+}
+
+/// `[mail]`: how mails (from IMAP sources or `.eml` files) are cut into documents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `never`, `when-no-attachment` (default) or `always`: when the body is a document.
+    pub body: String,
+    pub max_message_mb: u64,
+    pub max_attachment_mb: u64,
+    pub max_total_mb: u64,
+    /// Levels of forwarded messages walked into.
+    pub max_depth: usize,
+    pub max_parts: usize,
+    /// A zip declaring more than this once unpacked is refused as an archive bomb.
+    pub max_archive_mb: u64,
+    /// Inline images smaller than this (signature logos) are left out.
+    pub inline_min_image_kb: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        let policy = pipelines::mail::MailPolicy::default();
+        MailConfig {
+            body: "when-no-attachment".into(),
+            max_message_mb: policy.max_message_bytes >> 20,
+            max_attachment_mb: policy.max_attachment_bytes >> 20,
+            max_total_mb: policy.max_total_bytes >> 20,
+            max_depth: policy.max_depth,
+            max_parts: policy.max_parts,
+            max_archive_mb: policy.max_archive_expansion >> 20,
+            inline_min_image_kb: policy.inline.min_image_bytes >> 10,
+        }
+    }
+}
+
+impl MailConfig {
+    pub fn settings(&self) -> anyhow::Result<pipelines::MailSettings> {
+        let body = pipelines::BodyDocument::from_name(&self.body).ok_or_else(|| {
+            anyhow::anyhow!(
+                "mail.body is {:?}: use never, when-no-attachment or always",
+                self.body
+            )
+        })?;
+        let mut policy = pipelines::mail::MailPolicy {
+            max_message_bytes: self.max_message_mb.saturating_mul(1 << 20),
+            max_attachment_bytes: self.max_attachment_mb.saturating_mul(1 << 20),
+            max_total_bytes: self.max_total_mb.saturating_mul(1 << 20),
+            max_depth: self.max_depth,
+            max_parts: self.max_parts,
+            max_archive_expansion: self.max_archive_mb.saturating_mul(1 << 20),
+            ..pipelines::mail::MailPolicy::default()
+        };
+        policy.inline.min_image_bytes = self.inline_min_image_kb.saturating_mul(1 << 10);
+        Ok(pipelines::MailSettings { policy, body })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +176,35 @@ pub struct SourceConfig {
     pub idle_secs: Option<f64>,
     /// lpd: connections served at once.
     pub max_connections: Option<usize>,
+    /// imap: the server, `port` (default by `security`), `security` = tls (default) |
+    /// starttls | plain, `user`, and the password from `password`, `password_env` (an
+    /// environment variable) or `password_file`.
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// imap: folders to watch (default INBOX).
+    pub folders: Option<Vec<String>>,
+    /// imap: where mails whose documents failed, or that were refused, are moved.
+    pub error_folder: Option<String>,
+    /// imap: messages per fetch.
+    pub batch: Option<usize>,
+    /// imap: use IDLE when the server offers it (default true); else poll every `poll_secs`.
+    pub idle: Option<bool>,
+    pub poll_secs: Option<u64>,
+    /// imap: how long one IDLE lasts before the folder is resynced.
+    pub resync_secs: Option<u64>,
+    /// imap: larger messages are refused without being downloaded.
+    pub max_message_mb: Option<u64>,
+    /// imap: the address this mailbox receives, for the rules' sender policies.
+    pub capture_address: Option<String>,
+    /// imap: extra trusted root certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// folder: `delete`, `move:<dir>` or `keep` (default); imap: `move:<folder>` (default
+    /// `move:Greffier/Done`), `keyword:<keyword>`, `seen` or `delete`.
     #[serde(default = "default_after")]
     pub after: String,
     #[serde(default = "default_rescan")]

@@ -43,7 +43,10 @@ impl Format {
 
     /// Whether this build can convert it.
     pub fn has_converter(&self) -> bool {
-        matches!(self, Format::Pdf | Format::TextSpool(_) | Format::Scs)
+        matches!(
+            self,
+            Format::Pdf | Format::TextSpool(_) | Format::Scs | Format::Email
+        )
     }
 }
 

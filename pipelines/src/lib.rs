@@ -27,15 +27,19 @@
 //! - `spool`: the page model and the streaming line-spool paginator (FCFC, form feeds, records)
 //! - `scs`: the streaming SCS interpreter (IBM i printer data stream) into the page model
 //! - `convert`: spool → PDF + text per document, cutting print runs with burst rules
+//! - `explode`: the convert step of mails: one document per attachment, the mail indexed
 //! - `pdf`: the streaming PDF writer for spool pages
 //! - `pdftext`: the text layer of PDFs through lopdf
 //! - `stages`: the [`Stage`] trait, [`Plan`], and each stage
 //! - `worker`: [`Worker`]: claim, run with a timeout, commit, retry with backoff, quarantine
+//! - `mail`: e-mail explode (pure): headers, body text, attachments (TNEF, forwarded, limits)
 
 pub mod charset;
 pub mod convert;
 pub mod detect;
 pub mod ebcdic_tables;
+mod explode;
+pub mod mail;
 pub mod pdf;
 pub mod pdftext;
 pub mod scs;
@@ -48,6 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use detect::{Format, SpoolHints};
+pub use explode::{BodyDocument, MailSettings};
 pub use stages::index_doc;
 pub use stages::{Outcome, Plan, Stage, StageError};
 pub use worker::Worker;
@@ -88,6 +93,8 @@ pub struct Settings {
     pub source_hints: HashMap<String, SpoolHints>,
     /// How long an idle worker waits before looking at the queue again.
     pub poll_interval: Duration,
+    /// How mails are cut into documents: limits, inline parts, the body.
+    pub mail: MailSettings,
 }
 
 impl Default for Settings {
@@ -101,6 +108,7 @@ impl Default for Settings {
             spool_defaults: SpoolHints::default(),
             source_hints: HashMap::new(),
             poll_interval: Duration::from_millis(100),
+            mail: MailSettings::default(),
         }
     }
 }

@@ -412,6 +412,9 @@ impl Stage for Convert {
         doc: &'a mut Document,
     ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
+            if doc.format.as_deref() == Some("email") {
+                return crate::explode::explode_mail(ctx, doc).await;
+            }
             if doc.format.as_deref() == Some("pdf") {
                 doc.pdf_key = doc.original_key.clone();
                 return Ok(Outcome::next(vec!["pdf kept as it is".into()]));
@@ -542,12 +545,13 @@ impl Stage for Convert {
                 metadata.insert("burst.part".into(), index.to_string());
                 parts.push(NewPart {
                     index,
-                    page_first: i64::try_from(page_first).unwrap_or(i64::MAX),
-                    page_last: i64::try_from(page_last).unwrap_or(i64::MAX),
-                    pdf_key: part_key(index, "pdf"),
-                    text_key: part_key(index, "txt"),
+                    page_first: i64::try_from(page_first).ok(),
+                    page_last: i64::try_from(page_last).ok(),
+                    pdf_key: Some(part_key(index, "pdf")),
+                    text_key: Some(part_key(index, "txt")),
                     metadata,
                     stage: "extract".into(),
+                    ..NewPart::default()
                 });
             }
             events.push(format!(
@@ -684,6 +688,69 @@ impl Stage for Extract {
     }
 }
 
+/// The addresses a client's record lists as its contacts: every `@` address in its extra
+/// columns whose name mentions mail or contact (`email`, `contacts`, `contact_email` …),
+/// separated by commas, semicolons or blanks.
+fn client_contacts(client: &storage::Client) -> Vec<String> {
+    client
+        .extra
+        .iter()
+        .filter(|(column, _)| {
+            let column = column.to_lowercase();
+            column.contains("mail") || column.contains("contact")
+        })
+        .flat_map(|(_, value)| value.split([',', ';', ' ', '\t']))
+        .map(|address| address.trim().trim_matches(['<', '>']).to_lowercase())
+        .filter(|address| address.contains('@'))
+        .collect()
+}
+
+/// A mailed document files only when its capture address's sender policy allows the sender
+/// (the rules' `[[sender_policy]]`): a stranger's documents go to review, never to a client.
+async fn check_sender(
+    ctx: &Context,
+    doc: &mut Document,
+    events: &mut Vec<String>,
+) -> Result<(), StageError> {
+    match ctx.rules.sender_check(&doc.metadata) {
+        rules::SenderCheck::NotMail => {}
+        rules::SenderCheck::Allowed { policy } => {
+            events.push(format!("sender allowed by sender policy {policy}"));
+        }
+        rules::SenderCheck::IfClientContact { policy, sender } => {
+            let clients: Vec<String> = doc
+                .targets
+                .iter()
+                .filter_map(|target| target.strip_prefix("client:"))
+                .map(str::to_string)
+                .collect();
+            if clients.is_empty() {
+                doc.problems.push(format!(
+                    "sender {sender} is not on the list of sender policy {policy}, and the document names no client whose contact it could be"
+                ));
+                return Ok(());
+            }
+            for code in clients {
+                let contacts = match ctx.db.client(&code).await? {
+                    Some(client) => client_contacts(&client),
+                    None => Vec::new(),
+                };
+                if contacts.iter().any(|contact| *contact == sender) {
+                    events.push(format!(
+                        "sender {sender} is a contact of client {code} (sender policy {policy})"
+                    ));
+                } else {
+                    doc.problems.push(format!(
+                        "sender {sender} is neither on the list of sender policy {policy} nor a contact of client {code}"
+                    ));
+                }
+            }
+        }
+        rules::SenderCheck::Refused { reason } => doc.problems.push(reason),
+    }
+    Ok(())
+}
+
 /// Files the document under its client, invoice or form records, or sends it to review.
 pub struct Attach;
 
@@ -699,6 +766,7 @@ impl Stage for Attach {
     ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
             let mut events = Vec::new();
+            check_sender(ctx, doc, &mut events).await?;
             let mut attachments = Vec::new();
             let mut client_code = None;
             let mut invoice_number = None;

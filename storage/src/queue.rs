@@ -46,17 +46,25 @@ pub struct CommitExtras {
     pub parts: Vec<NewPart>,
 }
 
-/// A document cut from a print run: its pages are converted already, it waits for `stage`.
-/// It shares the run's source, batch, original and format; `source_ref` is the run's plus
-/// `#<index>`, so committing the same split twice creates nothing new.
+/// A document cut from another one, created in the same transaction as its parent's commit:
+/// a part of a print run (its pages converted already, waiting for `extract`), or an
+/// attachment of a mail (its own original, waiting for `detect`). It shares the parent's
+/// source and batch; `source_ref` is the parent's plus `#<index>`, so committing the same
+/// split twice creates nothing new.
 #[derive(Debug, Clone, Default)]
 pub struct NewPart {
-    /// 1-based position of the part in the run.
+    /// 1-based position of the part in its parent.
     pub index: usize,
-    pub page_first: i64,
-    pub page_last: i64,
-    pub pdf_key: String,
-    pub text_key: String,
+    /// The part's pages in the parent (print runs).
+    pub page_first: Option<i64>,
+    pub page_last: Option<i64>,
+    pub pdf_key: Option<String>,
+    pub text_key: Option<String>,
+    /// The part's own original (a mail's attachment); `None` shares the parent's original
+    /// and format (a print run's part).
+    pub original: Option<StoredOriginal>,
+    /// Where it came from, for people; the parent's when `None`.
+    pub source_path: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub stage: String,
 }
@@ -239,22 +247,30 @@ async fn commit_in(
         .await?;
     }
     for part in &extras.parts {
+        let pages = part
+            .page_first
+            .zip(part.page_last)
+            .map(|(first, last)| last - first + 1);
+        let (size, original_key, format, blake3) = match &part.original {
+            Some(original) => (original.size, Some(&original.key), None, Some(&original.blake3)),
+            None => (doc.size, doc.original_key.as_ref(), doc.format.as_ref(), None),
+        };
         sqlx::query(
             "INSERT INTO documents (source, source_ref, source_path, batch, size, original_key, format, \
              status, stage, pages, pdf_key, text_key, metadata_json, run_after, created_at, updated_at, \
-             parent_id, page_first, page_last) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8, $9, $10, $11, $12, $13, $13, $13, $14, $15, $16) \
+             parent_id, page_first, page_last, blake3) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8, $9, $10, $11, $12, $13, $13, $13, $14, $15, $16, $17) \
              ON CONFLICT (source, source_ref) DO NOTHING",
         )
         .bind(&doc.source)
         .bind(format!("{}#{}", doc.source_ref, part.index))
-        .bind(&doc.source_path)
+        .bind(part.source_path.as_ref().unwrap_or(&doc.source_path))
         .bind(&doc.batch)
-        .bind(doc.size)
-        .bind(&doc.original_key)
-        .bind(&doc.format)
+        .bind(size)
+        .bind(original_key)
+        .bind(format)
         .bind(&part.stage)
-        .bind(part.page_last - part.page_first + 1)
+        .bind(pages)
         .bind(&part.pdf_key)
         .bind(&part.text_key)
         .bind(to_json(&part.metadata))
@@ -262,6 +278,7 @@ async fn commit_in(
         .bind(doc.id)
         .bind(part.page_first)
         .bind(part.page_last)
+        .bind(blake3)
         .execute(&mut **tx)
         .await?;
     }

@@ -449,12 +449,13 @@ async fn a_split_run_and_its_parts_commit_together_once(db: Db) {
         .enumerate()
         .map(|(position, &(first, last))| NewPart {
             index: position + 1,
-            page_first: first,
-            page_last: last,
-            pdf_key: format!("derived/{run}/part-{}.pdf", position + 1),
-            text_key: format!("derived/{run}/part-{}.txt", position + 1),
+            page_first: Some(first),
+            page_last: Some(last),
+            pdf_key: Some(format!("derived/{run}/part-{}.pdf", position + 1)),
+            text_key: Some(format!("derived/{run}/part-{}.txt", position + 1)),
             metadata: BTreeMap::from([("burst.part".to_string(), (position + 1).to_string())]),
             stage: "extract".into(),
+            ..NewPart::default()
         })
         .collect();
     let extras = CommitExtras {
