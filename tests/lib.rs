@@ -10,6 +10,8 @@
 //! - `tests/bad_input.rs`: empty, garbage, vanished, unreadable and 200 MB inputs
 //! - `tests/ibmi.rs`: an SCS print run over LPD (rlpr, LPRng) cut into invoices, side-cars
 
+pub mod dovecot;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

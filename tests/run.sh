@@ -28,6 +28,7 @@ fi
 
 # LPR clients nobody here wrote, for the LPD receiver's tests.
 bash tests/install-lpr.sh
+bash tests/install-mail.sh
 
 # PostgreSQL for the conformance suite: use the one on 127.0.0.1:5432, or start one.
 started_pg=

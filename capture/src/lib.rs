@@ -23,10 +23,13 @@
 //! - `paths`: [`ingest_paths`], one-shot capture of files and folders given on the command line
 //! - `lpd`: [`LpdSource`], an LPD (RFC 1179) receiver for IBM i remote output queues and LPR
 //!   clients; its pure wire parser is `lpd::protocol`
+//! - `imap`: [`ImapSource`], IMAP capture mailboxes (IDLE or polling, a journal in the
+//!   database so each message is captured once, the server action only once it settled)
 //! - `names`: which file names are never taken (hidden, temporary, partial)
 //! - `sidecar`: spool attributes from a JSON side-car beside the spool (`splf.*` metadata)
 
 mod folder;
+pub mod imap;
 mod inbox;
 pub mod lpd;
 mod names;
@@ -37,6 +40,7 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 pub use folder::{After, FolderConfig, FolderSource};
+pub use imap::{ImapAction, ImapConfig, ImapSecurity, ImapSource};
 pub use inbox::{Accepted, Inbox};
 pub use lpd::{LpdConfig, LpdSource, QueueProfile};
 pub use names::is_ignored_name;

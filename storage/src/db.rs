@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0002_parts.sqlite.sql"),
         include_str!("migrations/0002_parts.postgres.sql"),
     ),
+    (
+        3,
+        include_str!("migrations/0003_mail_journal.sqlite.sql"),
+        include_str!("migrations/0003_mail_journal.postgres.sql"),
+    ),
 ];
 
 impl Db {

@@ -19,12 +19,15 @@
 //! - `records`: clients, forms, invoices and attachments
 //! - `blobs`: [`Blobs`], streaming content-addressed originals and derived artifacts
 //! - `index`: [`SearchIndex`], the tantivy schema, batch upserts and queries
+//! - `journal`: the mail journal of the IMAP source ([`MailKey`] → claimed, captured, done,
+//!   failed, refused), claims with leases so two processes never fetch one message
 //! - `error`: [`StorageError`], each variant says whether a retry can help
 
 mod blobs;
 mod db;
 mod error;
 mod index;
+mod journal;
 mod model;
 mod queue;
 mod records;
@@ -33,6 +36,7 @@ pub use blobs::{Blobs, StoredOriginal};
 pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use index::{IndexDoc, SearchHit, SearchIndex};
+pub use journal::{MailEntry, MailKey, MailPending, MailState};
 pub use model::{Attachment, Client, Document, Event, NewArrival, Status};
 pub use queue::{Claim, CommitExtras, InvoiceRecord, NewPart, QueueCounts, StageCommit};
 

@@ -570,3 +570,303 @@ conformance!(
     records_and_manual_attachments,
     a_split_run_and_its_parts_commit_together_once,
 );
+
+/// The IMAP source's mail journal: claims, capture, settling and server actions.
+mod mail_journal {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use storage::{Blobs, CommitExtras, Db, MailKey, MailState, NewArrival, Status};
+
+    const ACCOUNT: &str = "alice@127.0.0.1:1143";
+
+    fn key(uidvalidity: u32, uid: u32) -> MailKey {
+        MailKey::new(ACCOUNT, "INBOX", uidvalidity, uid)
+    }
+
+    async fn mail_doc(db: &Db, blobs: &Blobs, key: &MailKey, bytes: &[u8]) -> i64 {
+        let original = blobs.store_original(bytes).await.unwrap();
+        let arrival = NewArrival {
+            source: "mail".into(),
+            source_ref: key.to_string(),
+            source_path: format!("imap://{}", key),
+            ..Default::default()
+        };
+        db.insert_arrival(&arrival, &original, "detect")
+            .await
+            .unwrap()
+            .0
+    }
+
+    async fn settle(db: &Db, doc_id: i64, status: Status) {
+        let mut doc = db
+            .claim(&["detect"], "pipeline", 60_000, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|doc| doc.id == doc_id)
+            .expect("the mail document is claimable");
+        doc.format = Some("eml".into());
+        db.commit(
+            &doc,
+            "pipeline",
+            None,
+            status,
+            &[],
+            &CommitExtras::default(),
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn a_mail_is_claimed_captured_and_finished_once(db: Db) {
+        let blobs = Blobs::memory();
+        let first = key(7, 1);
+        assert!(db
+            .mail_known_uids(ACCOUNT, "INBOX", 7, &[1, 2, 3])
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(db.mail_claim(&first, "a", 60_000, Some(120)).await.unwrap());
+        assert!(
+            db.mail_claim(&first, "a", 60_000, None).await.unwrap(),
+            "the owner keeps its claim"
+        );
+        assert!(
+            !db.mail_claim(&first, "b", 60_000, None).await.unwrap(),
+            "a held claim is not taken"
+        );
+        assert_eq!(
+            db.mail_known_uids(ACCOUNT, "INBOX", 7, &[1, 2, 3])
+                .await
+                .unwrap(),
+            BTreeSet::from([1])
+        );
+        assert!(
+            db.mail_known_uids(ACCOUNT, "INBOX", 8, &[1])
+                .await
+                .unwrap()
+                .is_empty(),
+            "another UIDVALIDITY is another mailbox"
+        );
+
+        let doc = mail_doc(&db, &blobs, &first, b"From: a\r\n\r\nhello\r\n").await;
+        db.mail_captured(&first, doc).await.unwrap();
+        db.mail_captured(&first, doc).await.unwrap();
+        let entry = db.mail_entry(&first).await.unwrap().unwrap();
+        assert_eq!(
+            (entry.state, entry.doc_id, entry.size, entry.attempts),
+            (MailState::Captured, Some(doc), Some(120), 2)
+        );
+        assert!(
+            !db.mail_claim(&first, "a", 60_000, None).await.unwrap(),
+            "a captured mail is not claimed again"
+        );
+        assert_eq!(
+            db.mail_captured_count(ACCOUNT, "INBOX", 7).await.unwrap(),
+            1
+        );
+        assert!(
+            db.mail_pending_actions(ACCOUNT, "INBOX", 7, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "no action while the document is processing"
+        );
+
+        settle(&db, doc, Status::Split).await;
+        let pending = db
+            .mail_pending_actions(ACCOUNT, "INBOX", 7, 10)
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (
+                pending[0].key.clone(),
+                pending[0].doc_id,
+                pending[0].doc_status
+            ),
+            (first.clone(), doc, Status::Split)
+        );
+        assert!(db
+            .mail_pending_actions(ACCOUNT, "INBOX", 8, 10)
+            .await
+            .unwrap()
+            .is_empty());
+
+        db.mail_action_failed(&first, "connection lost")
+            .await
+            .unwrap();
+        let entry = db.mail_entry(&first).await.unwrap().unwrap();
+        assert_eq!(
+            (entry.state, entry.attempts, entry.last_error.as_deref()),
+            (MailState::Captured, 3, Some("connection lost"))
+        );
+        assert_eq!(
+            db.mail_pending_actions(ACCOUNT, "INBOX", 7, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "retried"
+        );
+
+        db.mail_done(&first).await.unwrap();
+        let entry = db.mail_entry(&first).await.unwrap().unwrap();
+        assert_eq!((entry.state, entry.last_error), (MailState::Done, None));
+        assert!(entry.state.is_final());
+        assert!(db
+            .mail_pending_actions(ACCOUNT, "INBOX", 7, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        db.mail_failed(&first, "late").await.unwrap();
+        assert_eq!(
+            db.mail_entry(&first).await.unwrap().unwrap().state,
+            MailState::Done,
+            "a finished mail stays finished"
+        );
+        assert!(!db.mail_claim(&first, "b", 1, None).await.unwrap());
+        assert_eq!(
+            db.mail_captured_count(ACCOUNT, "INBOX", 7).await.unwrap(),
+            0
+        );
+    }
+
+    async fn quarantined_and_refused_mails_are_failed_with_the_reason(db: Db) {
+        let blobs = Blobs::memory();
+        let bad = key(7, 2);
+        assert!(db.mail_claim(&bad, "a", 60_000, None).await.unwrap());
+        let doc = mail_doc(&db, &blobs, &bad, b"not a mail").await;
+        db.mail_captured(&bad, doc).await.unwrap();
+        let mut claimed = db
+            .claim(&["detect"], "pipeline", 60_000, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        claimed.format = Some("eml".into());
+        db.quarantine(claimed.id, "pipeline", "detect", "unparsable mail")
+            .await
+            .unwrap();
+        let pending = db
+            .mail_pending_actions(ACCOUNT, "INBOX", 7, 10)
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].doc_status, Status::Quarantined);
+        assert_eq!(pending[0].doc_error.as_deref(), Some("unparsable mail"));
+        assert_eq!(pending[0].failed_stage.as_deref(), Some("detect"));
+        db.mail_failed(&bad, "unparsable mail").await.unwrap();
+        let entry = db.mail_entry(&bad).await.unwrap().unwrap();
+        assert_eq!(
+            (entry.state, entry.last_error.as_deref()),
+            (MailState::Failed, Some("unparsable mail"))
+        );
+
+        let big = key(7, 3);
+        assert!(db
+            .mail_claim(&big, "a", 60_000, Some(99_000_000))
+            .await
+            .unwrap());
+        let arrival = NewArrival {
+            source: "mail".into(),
+            source_ref: big.to_string(),
+            source_path: format!("imap://{big}"),
+            ..Default::default()
+        };
+        let (refused, _) = db.insert_unreadable(&arrival, "too big").await.unwrap();
+        db.mail_captured(&big, refused).await.unwrap();
+        let pending = db
+            .mail_pending_actions(ACCOUNT, "INBOX", 7, 10)
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (pending[0].doc_status, pending[0].failed_stage.as_deref()),
+            (Status::Quarantined, Some("capture"))
+        );
+        db.mail_refused(&big, "too big").await.unwrap();
+        let entries = db.mail_entries(ACCOUNT, "INBOX").await.unwrap();
+        let states: Vec<(u32, MailState)> = entries.iter().map(|e| (e.key.uid, e.state)).collect();
+        assert_eq!(states, [(2, MailState::Failed), (3, MailState::Refused)]);
+        assert_eq!(entries[1].size, Some(99_000_000));
+    }
+
+    async fn an_expired_claim_is_taken_over_and_a_retry_waits(db: Db) {
+        let stale = key(9, 10);
+        assert!(db.mail_claim(&stale, "dead", 1, None).await.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(
+            db.mail_known_uids(ACCOUNT, "INBOX", 9, &[10])
+                .await
+                .unwrap()
+                .is_empty(),
+            "an expired claim is fetched again"
+        );
+        assert!(db.mail_claim(&stale, "alive", 60_000, None).await.unwrap());
+        assert!(!db.mail_claim(&stale, "dead", 60_000, None).await.unwrap());
+        db.mail_retry_later(&stale, "alive", "fetch failed", 60_000)
+            .await
+            .unwrap();
+        let entry = db.mail_entry(&stale).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                entry.state,
+                entry.owner.as_deref(),
+                entry.attempts,
+                entry.last_error.as_deref()
+            ),
+            (MailState::Claimed, Some("alive"), 2, Some("fetch failed"))
+        );
+        assert!(
+            !db.mail_claim(&stale, "third", 60_000, None).await.unwrap(),
+            "nobody takes it before the retry time"
+        );
+        assert_eq!(
+            db.mail_known_uids(ACCOUNT, "INBOX", 9, &[10])
+                .await
+                .unwrap(),
+            BTreeSet::from([10])
+        );
+    }
+
+    async fn concurrent_mail_claimers_never_share_a_message(db: Db) {
+        let db = Arc::new(db);
+        let mut tasks = Vec::new();
+        for worker in 0..4 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut won = Vec::new();
+                for uid in 1..=40u32 {
+                    if db
+                        .mail_claim(&key(11, uid), &format!("w{worker}"), 60_000, None)
+                        .await
+                        .unwrap()
+                    {
+                        won.push(uid);
+                    }
+                }
+                won
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (1..=40).collect::<Vec<u32>>(),
+            "each message claimed exactly once"
+        );
+    }
+
+    use super::{postgres, sqlite};
+
+    conformance!(
+        a_mail_is_claimed_captured_and_finished_once,
+        quarantined_and_refused_mails_are_failed_with_the_reason,
+        an_expired_claim_is_taken_over_and_a_retry_waits,
+        concurrent_mail_claimers_never_share_a_message,
+    );
+}
