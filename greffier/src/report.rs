@@ -103,15 +103,23 @@ fn clip(text: &str, width: usize) -> String {
 
 pub fn print_table(reports: &[DocReport]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    // The type column fits the longest type shown (rules name them freely).
+    let type_width = reports
+        .iter()
+        .filter_map(|report| report.doc_type.as_deref())
+        .map(|name| name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(11);
     writeln!(
         out,
-        "{:>5}  {:<11}  {:<10}  {:<11}  {:>5}  {:<40}  filed under / reason",
+        "{:>5}  {:<11}  {:<10}  {:<type_width$}  {:>5}  {:<40}  filed under / reason",
         "id", "status", "format", "type", "pages", "source"
     )?;
     for report in reports {
         writeln!(
             out,
-            "{:>5}  {:<11}  {:<10}  {:<11}  {:>5}  {:<40}  {}",
+            "{:>5}  {:<11}  {:<10}  {:<type_width$}  {:>5}  {:<40}  {}",
             report.id,
             report.status,
             report.format.as_deref().unwrap_or("-"),

@@ -50,8 +50,10 @@ def write(name, msg):
 
 
 def main():
-    invoice = pdf("facture-FA-2024-000501.pdf")
-    letter = pdf("courrier-divers.pdf")
+    # The PDFs of samples/pdf with a trailing comment each (still valid PDFs): samples/run.sh
+    # ingests both folders, and the same bytes twice would be a duplicate.
+    invoice = pdf("facture-FA-2024-000501.pdf") + b"\n% mailed\n"
+    letter = pdf("courrier-divers.pdf") + b"\n% mailed\n"
 
     msg = base("Service comptable <compta@quincaillerie-dupont.fr>", "factures@acme.fr",
                "Votre facture n° FA-2024-000501 – mai 2024", 1)
