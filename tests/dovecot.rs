@@ -25,6 +25,8 @@ pub struct Message {
 pub struct Dovecot {
     dir: tempfile::TempDir,
     port: u16,
+    /// The implicit-TLS port, when started with [`Dovecot::start_tls`].
+    tls_port: Option<u16>,
     pid: u32,
 }
 
@@ -60,6 +62,17 @@ fn free_port() -> u16 {
 impl Dovecot {
     /// Starts a fresh server with empty mailboxes; panics with its log when it cannot.
     pub fn start() -> Dovecot {
+        Self::start_with(false)
+    }
+
+    /// Starts a server that also speaks TLS: STARTTLS on [`port`](Dovecot::port), implicit
+    /// TLS on [`tls_port`](Dovecot::tls_port), with a certificate for 127.0.0.1 signed by a
+    /// test CA made here with `openssl` ([`ca_file`](Dovecot::ca_file)).
+    pub fn start_tls() -> Dovecot {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Dovecot {
         let binary = dovecot_binary();
         let mut last_log = String::new();
         for _ in 0..3 {
@@ -72,15 +85,24 @@ impl Dovecot {
             }
             set_mode(&root.join("mail"), 0o777);
             let d = root.display();
+            let tls_port = if tls { Some(free_port()) } else { None };
+            let ssl = match tls_port {
+                Some(_) => {
+                    make_certificates(root);
+                    format!("ssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\n")
+                }
+                None => "ssl = no\n".to_string(),
+            };
+            let imaps_port = tls_port.unwrap_or(0);
             let config = format!(
                 "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\n\
-                 log_path = {d}/dovecot.log\nssl = no\ndisable_plaintext_auth = no\n\
+                 log_path = {d}/dovecot.log\n{ssl}disable_plaintext_auth = no\n\
                  auth_mechanisms = plain login\nmail_location = maildir:{d}/mail/%u/Maildir\n\
                  first_valid_uid = 1\n\
                  passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
                  userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/mail/%u\n}}\n\
                  service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-                 inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+                 inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps_port}\n  }}\n}}\n"
             );
             std::fs::write(root.join("dovecot.conf"), config).expect("dovecot.conf");
             let users: String = USERS
@@ -113,7 +135,14 @@ impl Dovecot {
                 }
             }
             match (up, pid) {
-                (true, Some(pid)) => return Dovecot { dir, port, pid },
+                (true, Some(pid)) => {
+                    return Dovecot {
+                        dir,
+                        port,
+                        tls_port,
+                        pid,
+                    }
+                }
                 (_, pid) => {
                     if let Some(pid) = pid {
                         stop(pid);
@@ -130,6 +159,17 @@ impl Dovecot {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The implicit-TLS (imaps) port of a server started with [`Dovecot::start_tls`].
+    pub fn tls_port(&self) -> u16 {
+        self.tls_port
+            .expect("a server started with Dovecot::start_tls")
+    }
+
+    /// The PEM of the CA that signed the server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     pub fn password(user: &str) -> &'static str {
@@ -281,6 +321,71 @@ fn stop(pid: u32) {
             .arg(pid.to_string())
             .status();
     }
+}
+
+/// A test CA and a server certificate for 127.0.0.1 and localhost it signed, by `openssl`.
+fn make_certificates(root: &Path) {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .expect("openssl is required for the IMAP TLS tests (tests/install-mail.sh)");
+        assert!(
+            output.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    std::fs::write(
+        root.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("server.ext");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Greffier Test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
 }
 
 fn set_mode(path: &Path, mode: u32) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the mail server the IMAP capture tests run privately (tests/dovecot.rs): Debian
-# `dovecot-imapd`. Idempotent: apt runs only when `dovecot` is missing. The package's own
+# `dovecot-imapd`. Idempotent: apt runs only when something is missing. The package's own
 # daemon is never started (a policy-rc.d denies it during the install, and it is stopped if a
 # previous install left it running); every test starts its own Dovecot on 127.0.0.1 in a temp
-# folder. The tests' IMAP client is Python's imaplib (python3 must be present).
+# folder. The tests' IMAP client is Python's imaplib; openssl makes the TLS tests' certificates.
 # Usage: tests/install-mail.sh   (as root, or with sudo available)
 set -euo pipefail
 
@@ -12,6 +12,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v dovecot >/dev/null || missing+=(dovecot-imapd)
 command -v python3 >/dev/null || missing+=(python3)
+command -v openssl >/dev/null || missing+=(openssl)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
@@ -41,4 +42,5 @@ fi
 
 command -v dovecot >/dev/null || { echo "dovecot is still missing" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is still missing" >&2; exit 1; }
+command -v openssl >/dev/null || { echo "openssl is still missing" >&2; exit 1; }
 echo "dovecot: $(command -v dovecot) ($(dovecot --version)); python3: $(command -v python3)"

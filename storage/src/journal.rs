@@ -323,19 +323,40 @@ impl Db {
         uidvalidity: u32,
         limit: i64,
     ) -> Result<Vec<MailPending>, StorageError> {
-        let rows = sqlx::query(
+        self.pending(account, folder, uidvalidity, None, limit)
+            .await
+    }
+
+    /// Settled captured messages, all or those `owner` holds a live action claim on.
+    async fn pending(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+        held_by: Option<(&str, i64)>,
+        limit: i64,
+    ) -> Result<Vec<MailPending>, StorageError> {
+        let held = if held_by.is_some() {
+            " AND j.owner = $5 AND j.lease_until >= $6"
+        } else {
+            ""
+        };
+        let sql = format!(
             "SELECT j.account, j.folder, j.uidvalidity, j.uid, j.doc_id, j.attempts, \
              d.status AS doc_status, d.last_error AS doc_error, d.failed_stage \
              FROM mail_journal j JOIN documents d ON d.id = j.doc_id \
              WHERE j.account = $1 AND j.folder = $2 AND j.uidvalidity = $3 AND j.state = 'captured' \
-             AND d.status <> 'processing' ORDER BY j.uid LIMIT $4",
-        )
-        .bind(account)
-        .bind(folder)
-        .bind(i64::from(uidvalidity))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+             AND d.status <> 'processing'{held} ORDER BY j.uid LIMIT $4"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(account)
+            .bind(folder)
+            .bind(i64::from(uidvalidity))
+            .bind(limit);
+        if let Some((owner, now)) = held_by {
+            query = query.bind(owner).bind(now);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let mut pending = Vec::with_capacity(rows.len());
         for row in &rows {
             let key = key_from_row(row)?;
@@ -358,6 +379,43 @@ impl Db {
             });
         }
         Ok(pending)
+    }
+
+    /// Claims the server action of captured messages whose documents settled: sets `owner`
+    /// and a lease on up to `limit` of them that no other process holds, and returns those
+    /// `owner` now holds, oldest first. One statement, so two processes never act on one
+    /// message at once (two concurrent `UID MOVE`s of one message can both copy it).
+    pub async fn mail_claim_actions(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+        owner: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<MailPending>, StorageError> {
+        let now = now_ms();
+        let free = "(lease_until IS NULL OR lease_until < $3 OR owner = $1)";
+        sqlx::query(&format!(
+            "UPDATE mail_journal SET owner = $1, lease_until = $2, updated_at = $3 \
+             WHERE account = $4 AND folder = $5 AND uidvalidity = $6 AND state = 'captured' AND {free} \
+             AND uid IN (SELECT j.uid FROM mail_journal j JOIN documents d ON d.id = j.doc_id \
+                 WHERE j.account = $4 AND j.folder = $5 AND j.uidvalidity = $6 AND j.state = 'captured' \
+                 AND d.status <> 'processing' \
+                 AND (j.lease_until IS NULL OR j.lease_until < $3 OR j.owner = $1) \
+                 ORDER BY j.uid LIMIT $7)"
+        ))
+        .bind(owner)
+        .bind(now.saturating_add(lease_ms))
+        .bind(now)
+        .bind(account)
+        .bind(folder)
+        .bind(i64::from(uidvalidity))
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        self.pending(account, folder, uidvalidity, Some((owner, now)), limit)
+            .await
     }
 
     /// How many captured messages of the folder wait for their documents to settle or for
@@ -421,12 +479,13 @@ impl Db {
     }
 
     /// The server action of a captured message failed for a passing reason: it stays
-    /// captured and is tried again; the attempt and the error are recorded.
+    /// captured and is tried again (its action claim is released); the attempt and the error
+    /// are recorded.
     pub async fn mail_action_failed(&self, key: &MailKey, error: &str) -> Result<(), StorageError> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE mail_journal SET attempts = attempts + 1, last_error = $1, updated_at = $2 \
-             WHERE account = $3 AND folder = $4 AND uidvalidity = $5 AND uid = $6 AND state = 'captured'",
+            "UPDATE mail_journal SET attempts = attempts + 1, last_error = $1, lease_until = NULL, \
+             updated_at = $2 WHERE account = $3 AND folder = $4 AND uidvalidity = $5 AND uid = $6 AND state = 'captured'",
         )
         .bind(error)
         .bind(now)

@@ -694,6 +694,26 @@ mod mail_journal {
             .unwrap()
             .is_empty());
 
+        let mine = db
+            .mail_claim_actions(ACCOUNT, "INBOX", 7, "a", 60_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        assert!(
+            db.mail_claim_actions(ACCOUNT, "INBOX", 7, "b", 60_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "one process acts on a message at a time"
+        );
+        assert_eq!(
+            db.mail_claim_actions(ACCOUNT, "INBOX", 7, "a", 60_000, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "the holder keeps its claim"
+        );
         db.mail_action_failed(&first, "connection lost")
             .await
             .unwrap();
@@ -709,6 +729,14 @@ mod mail_journal {
                 .len(),
             1,
             "retried"
+        );
+        assert_eq!(
+            db.mail_claim_actions(ACCOUNT, "INBOX", 7, "b", 60_000, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "a failed action releases its claim"
         );
 
         db.mail_done(&first).await.unwrap();

@@ -503,13 +503,13 @@ async fn quarantined_and_oversized_mails_go_to_the_error_folder() {
 async fn two_sources_on_one_mailbox_capture_each_mail_once() {
     let dovecot = Dovecot::start();
     let store = Store::new().await;
-    let count = 60;
+    let count = 200;
     let emls: Vec<Vec<u8>> = (0..count)
         .map(|n| mail(&format!("FA-{n:04}"), 2_000))
         .collect();
     dovecot.append_all("alice", "INBOX", &emls);
     let mut config = config(&dovecot, "alice");
-    config.batch = 10;
+    config.batch = 25;
     let account = config.account();
     let started = Instant::now();
     let first = start(config.clone(), store.inbox());
@@ -705,4 +705,49 @@ async fn polling_takes_a_new_mail_without_idle() {
         stopped < Duration::from_secs(2),
         "shutdown took {stopped:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_and_implicit_tls_with_a_private_ca() {
+    let dovecot = Dovecot::start_tls();
+    let store = Store::new().await;
+    dovecot.create("alice", "StartTls");
+    dovecot.create("alice", "Tls");
+    dovecot.append("alice", "StartTls", &mail("STARTTLS-1", 0));
+    dovecot.append("alice", "Tls", &mail("TLS-1", 0));
+
+    // Without the CA the certificate is not trusted: nothing is captured, the source retries.
+    let mut untrusted = config(&dovecot, "alice");
+    untrusted.security = ImapSecurity::Tls;
+    untrusted.port = dovecot.tls_port();
+    untrusted.folders = vec!["Tls".into()];
+    let source = start(untrusted, store.inbox());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        store.mail_documents().await.is_empty(),
+        "an untrusted server gets nothing"
+    );
+    source.stop().await;
+
+    let mut starttls = config(&dovecot, "alice");
+    starttls.security = ImapSecurity::StartTls;
+    starttls.ca_file = Some(dovecot.ca_file());
+    starttls.folders = vec!["StartTls".into()];
+    let mut tls = config(&dovecot, "alice");
+    tls.security = ImapSecurity::Tls;
+    tls.port = dovecot.tls_port();
+    tls.ca_file = Some(dovecot.ca_file());
+    tls.folders = vec!["Tls".into()];
+    let first = start(starttls, store.inbox());
+    let second = start(tls, store.inbox());
+    eventually(
+        "both mails captured over tls",
+        Duration::from_secs(10),
+        || async { store.mail_documents().await.len() == 2 },
+    )
+    .await;
+    first.stop().await;
+    second.stop().await;
+    let log = dovecot.log();
+    assert!(log.contains("TLS"), "dovecot saw TLS logins:\n{log}");
 }

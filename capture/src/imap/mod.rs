@@ -23,11 +23,13 @@
 //! 4. **act**: `split`, `filed`, `review` or `duplicate` → the configured action (move to a
 //!    folder, add a keyword, mark seen, delete), then the row is `done`. `quarantined` (a
 //!    permanent failure) → the message is moved to the error folder, then the row is `failed`
-//!    with the document's reason. A server action that fails (connection lost, a `NO`) leaves
-//!    the row `captured`: it is tried again on the next pass, and actions are idempotent by UID
-//!    (a UID already moved away is a no-op), so a repeat, or two processes acting on the same
-//!    message, does no harm. The server is never told "done" about a message whose documents
-//!    are not committed here.
+//!    with the document's reason. The action is claimed first (a lease on the row, one atomic
+//!    statement): two processes never act on one message at once, which matters because two
+//!    concurrent `UID MOVE`s of one message can both copy it. A server action that fails
+//!    (connection lost, a `NO`) leaves the row `captured` and releases the claim: it is tried
+//!    again on the next pass. Actions are idempotent by UID (a UID already moved away is a
+//!    no-op), so a repeat after a crash between the action and `done` does no harm. The server
+//!    is never told "done" about a message whose documents are not committed here.
 //!
 //! A message over `max_message_bytes` (its `RFC822.SIZE`, asked before any body is fetched) is
 //! never downloaded: [`Inbox::reject`](crate::Inbox::reject) records it as a quarantined

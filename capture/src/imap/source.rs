@@ -398,7 +398,14 @@ impl FolderWorker<'_> {
     async fn settle(&self, connection: &mut Connection, uidvalidity: u32) -> Result<(), ImapError> {
         let pending = self
             .db()
-            .mail_pending_actions(&self.account, &self.folder, uidvalidity, SETTLE_PAGE)
+            .mail_claim_actions(
+                &self.account,
+                &self.folder,
+                uidvalidity,
+                self.owner,
+                self.config.lease_ms(),
+                SETTLE_PAGE,
+            )
             .await?;
         if pending.is_empty() {
             return Ok(());
