@@ -22,6 +22,9 @@ pub enum Format {
     Email,
     PostScript,
     Pcl,
+    /// A container: `office-openxml` (docx, xlsx, pptx), `opendocument` (odt …), `zip`, or
+    /// `tnef` (an Outlook message attached inside a winmail.dat).
+    Archive(&'static str),
 }
 
 impl Format {
@@ -38,6 +41,7 @@ impl Format {
             Format::Email => "email",
             Format::PostScript => "postscript",
             Format::Pcl => "pcl",
+            Format::Archive(kind) => kind,
         }
     }
 
@@ -114,42 +118,21 @@ fn looks_ebcdic_or_scs(sample: &[u8]) -> bool {
     plausible * 100 >= sample.len() * 85
 }
 
-fn is_email(sample: &[u8]) -> bool {
-    let Ok(head) = std::str::from_utf8(&sample[..sample.len().min(4096)]) else {
-        return false;
-    };
-    let mut header_lines = 0;
-    let mut known = 0;
-    for line in head.lines().take(40) {
-        if line.is_empty() {
-            break;
-        }
-        if line.starts_with([' ', '\t']) {
-            continue;
-        }
-        let Some((name, _)) = line.split_once(':') else {
-            return false;
-        };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return false;
-        }
-        header_lines += 1;
-        let lower = name.to_ascii_lowercase();
-        if matches!(
-            lower.as_str(),
-            "from"
-                | "to"
-                | "subject"
-                | "date"
-                | "received"
-                | "mime-version"
-                | "message-id"
-                | "return-path"
-        ) {
-            known += 1;
-        }
+/// Zip containers, named by what they hold: OOXML (`word/`, `xl/`, `ppt/`), OpenDocument
+/// (its `mimetype` entry comes first, stored), or a plain zip archive.
+fn zip_kind(sample: &[u8]) -> Option<Format> {
+    if !sample.starts_with(b"PK\x03\x04") {
+        return None;
     }
-    header_lines >= 2 && known >= 2
+    let holds = |needle: &[u8]| sample.windows(needle.len()).any(|window| window == needle);
+    let kind = if holds(b"application/vnd.oasis.opendocument") {
+        "opendocument"
+    } else if holds(b"word/") || holds(b"xl/") || holds(b"ppt/") || holds(b"[Content_Types].xml") {
+        "office-openxml"
+    } else {
+        "zip"
+    };
+    Some(Format::Archive(kind))
 }
 
 /// Names the format of a document from its first bytes (`sample`, at most [`SNIFF_BYTES`])
@@ -183,7 +166,14 @@ pub fn detect(sample: &[u8], total_size: u64, hints: &SpoolHints) -> Result<Form
     if is_scs(sample) {
         return Ok(Format::Scs);
     }
-    if is_email(sample) {
+    if let Some(archive) = zip_kind(sample) {
+        return Ok(archive);
+    }
+    // A TNEF stream (winmail.dat, or a message attached inside one): its signature.
+    if sample.starts_with(&[0x78, 0x9F, 0x3E, 0x22]) {
+        return Ok(Format::Archive("tnef"));
+    }
+    if crate::mail::looks_like_mail(sample) {
         return Ok(Format::Email);
     }
     let mut layout = SpoolLayout {
