@@ -33,13 +33,11 @@
 //! - `stages`: the [`Stage`] trait, [`Plan`], and each stage
 //! - `worker`: [`Worker`]: claim, run with a timeout, commit, retry with backoff, quarantine
 //! - `mail`: e-mail explode (pure): headers, body text, attachments (TNEF, forwarded, limits)
-//! - `mail`: e-mail explode (pure): headers, body text, attachments (TNEF, forwarded, limits)
 
 pub mod charset;
 pub mod convert;
 pub mod detect;
 pub mod ebcdic_tables;
-pub mod mail;
 mod explode;
 pub mod mail;
 pub mod pdf;
