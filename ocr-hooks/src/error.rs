@@ -85,6 +85,39 @@ pub enum HookError {
     #[error("`{program}` did not write its output file {}", path.display())]
     OutputMissing { program: String, path: PathBuf },
 
+    /// The OCR engine's program is missing: `engine` names the engine (`tesseract`), so the
+    /// message reads "tesseract is not installed". Permanent.
+    #[error("{engine} is not installed: program `{program}` not found")]
+    NotInstalled {
+        engine: String,
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The OCR engine has no data for a requested language (tesseract: no
+    /// `<language>.traineddata`). Permanent.
+    #[error("{engine} has no data for language `{language}`")]
+    MissingLanguage { engine: String, language: String },
+
+    /// The OCR request itself is unusable (languages with odd characters, empty). Permanent.
+    #[error("bad ocr request: {0}")]
+    BadRequest(String),
+
+    /// The program exited with 0 but its output cannot be parsed (not UTF-8, not the expected
+    /// TSV or hOCR). Permanent.
+    #[error("`{program}` wrote output that cannot be read: {reason}")]
+    BadOutput { program: String, reason: String },
+
+    /// One page of [`recognize_pages`](crate::recognize_pages) failed; `index` counts from 1.
+    /// Transient when `error` is.
+    #[error("page {index} ({}): {error}", path.display())]
+    Page {
+        index: usize,
+        path: PathBuf,
+        error: Box<HookError>,
+    },
+
     /// Reading or writing the files around the run failed (temp dir, input, output).
     /// Transient when the cause is resource exhaustion (disk full, quota, too many files,
     /// memory), permanent otherwise.
@@ -106,12 +139,17 @@ impl HookError {
             | HookError::Signal { .. }
             | HookError::TransientExit { .. } => true,
             HookError::Io { source, .. } => is_resource_exhaustion(source, true),
+            HookError::Page { error, .. } => error.is_transient(),
             HookError::BadTemplate(_)
             | HookError::ProgramNotFound { .. }
             | HookError::NotExecutable { .. }
             | HookError::Spawn { .. }
             | HookError::Exit { .. }
-            | HookError::OutputMissing { .. } => false,
+            | HookError::OutputMissing { .. }
+            | HookError::NotInstalled { .. }
+            | HookError::MissingLanguage { .. }
+            | HookError::BadRequest(_)
+            | HookError::BadOutput { .. } => false,
         }
     }
 
@@ -129,6 +167,19 @@ impl HookError {
             }
             _ => HookError::Spawn { program, source },
         }
+    }
+
+    /// The error itself, or for [`HookError::Page`] the page's underlying error.
+    pub fn root(&self) -> &HookError {
+        match self {
+            HookError::Page { error, .. } => error.root(),
+            other => other,
+        }
+    }
+
+    /// Whether this is (or, for a page, wraps) a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.root(), HookError::Timeout { .. })
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {

@@ -42,21 +42,42 @@
 //! Without `{input}` the input goes to stdin, without `{output}` the result is stdout:
 //! `CommandSpec::new("tr", ["a-z", "A-Z"])`.
 //!
+//! # OCR
+//!
+//! [`OcrEngine`] recognises one page image into words with boxes and confidences
+//! ([`OcrPage`]) and tells how to turn a page upright ([`Orientation`]). Engines:
+//! [`Tesseract`] (command line, TSV, OSD) and [`CommandEngine`] (any program writing TSV, hOCR
+//! or text, with `{input}` `{output}` `{lang}` placeholders). [`recognize_pages`] runs pages
+//! concurrently in order, each with its own timeout; a timed-out page is a transient error
+//! naming the page, never a page without text.
+//!
 //! # Layout
 //!
 //! - `spec`: [`CommandSpec`], the template, its builders, validation and placeholder filling.
 //! - `error`: [`HookError`], the transient / permanent classification and the stderr tail.
 //! - `runner`: [`run`], [`run_files`] and [`HookOutput`]: spawn, feed, capture, timeout, cleanup.
 //! - `capture`: reading the child's pipes with a cap ([`CAPTURE_LIMIT`]) while draining the rest.
+//! - `ocr`: the OCR types, [`OcrEngine`] and [`recognize_pages`].
+//! - `tesseract`: [`Tesseract`] and [`CommandEngine`].
+//! - `tsv`, `hocr`: the parsers of the engines' outputs (TSV, plain text, OSD report, hOCR).
 //! - `group`: the guard that SIGKILLs the child's process group when dropped.
 
 mod capture;
 mod error;
 mod group;
+mod hocr;
+mod ocr;
 mod runner;
 mod spec;
+mod tesseract;
+mod tsv;
 
 pub use capture::CAPTURE_LIMIT;
 pub use error::HookError;
+pub use futures_util::future::BoxFuture;
+pub use ocr::{
+    default_parallelism, recognize_pages, OcrEngine, OcrPage, OcrRequest, OcrWord, Orientation,
+};
 pub use runner::{run, run_files, HookOutput};
 pub use spec::{CommandSpec, DEFAULT_TIMEOUT, INPUT_PLACEHOLDER, OUTPUT_PLACEHOLDER};
+pub use tesseract::{CommandEngine, OutputFormat, Tesseract, LANG_PLACEHOLDER};

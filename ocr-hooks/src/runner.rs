@@ -217,6 +217,7 @@ async fn execute(
         // Tools that make their own temp files (ghostscript, ocrmypdf) put them in our dir,
         // which is removed even if they are killed.
         .env("TMPDIR", workdir)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(if matches!(stdin, StdinSource::Null) {
             Stdio::null()
         } else {

@@ -30,6 +30,9 @@ pub struct CommandSpec {
     /// file name suffix for the input temp file, e.g. ".pdf"
     pub input_suffix: String,
     pub output_suffix: String,
+    /// environment variables set for the child on top of ours (e.g. `OMP_THREAD_LIMIT=1`
+    /// for tesseract)
+    pub env: Vec<(String, String)>,
 }
 
 impl CommandSpec {
@@ -45,6 +48,7 @@ impl CommandSpec {
             transient_exit_codes: Vec::new(),
             input_suffix: String::new(),
             output_suffix: String::new(),
+            env: Vec::new(),
         }
     }
 
@@ -77,6 +81,14 @@ impl CommandSpec {
         self
     }
 
+    /// Sets one environment variable for the child (replacing an earlier one of that name).
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.env.retain(|(n, _)| *n != name);
+        self.env.push((name, value.into()));
+        self
+    }
+
     /// Whether some argument contains `{input}` (otherwise the input goes to stdin).
     pub fn uses_input(&self) -> bool {
         self.args.iter().any(|a| a.contains(INPUT_PLACEHOLDER))
@@ -106,6 +118,13 @@ impl CommandSpec {
             if suffix.contains('/') || suffix.contains('\0') {
                 return Err(HookError::BadTemplate(format!(
                     "the file suffix `{suffix}` is not a plain name"
+                )));
+            }
+        }
+        for (name, _) in &self.env {
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                return Err(HookError::BadTemplate(format!(
+                    "the environment variable name `{name}` is not valid"
                 )));
             }
         }
