@@ -109,6 +109,16 @@ pub enum HookError {
     #[error("`{program}` wrote output that cannot be read: {reason}")]
     BadOutput { program: String, reason: String },
 
+    /// ocrmypdf finished, but tesseract passed its per-page timeout on `pages` (numbered from 1;
+    /// 0: ocrmypdf did not say which) and those pages have no text. The output is removed.
+    /// Transient.
+    #[error("`{program}`: tesseract timed out after {:.1} s on {}, which would have no text", timeout.as_secs_f64(), page_list(pages))]
+    OcrPagesTimedOut {
+        program: String,
+        pages: Vec<u32>,
+        timeout: Duration,
+    },
+
     /// One page of [`recognize_pages`](crate::recognize_pages) failed; `index` counts from 1.
     /// Transient when `error` is.
     #[error("page {index} ({}): {error}", path.display())]
@@ -137,7 +147,8 @@ impl HookError {
             HookError::SpawnResources { .. }
             | HookError::Timeout { .. }
             | HookError::Signal { .. }
-            | HookError::TransientExit { .. } => true,
+            | HookError::TransientExit { .. }
+            | HookError::OcrPagesTimedOut { .. } => true,
             HookError::Io { source, .. } => is_resource_exhaustion(source, true),
             HookError::Page { error, .. } => error.is_transient(),
             HookError::BadTemplate(_)
@@ -179,7 +190,10 @@ impl HookError {
 
     /// Whether this is (or, for a page, wraps) a timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.root(), HookError::Timeout { .. })
+        matches!(
+            self.root(),
+            HookError::Timeout { .. } | HookError::OcrPagesTimedOut { .. }
+        )
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
@@ -196,6 +210,18 @@ fn is_resource_exhaustion(err: &io::Error, storage: bool) -> bool {
         Some(libc::EAGAIN | libc::ENOMEM | libc::EMFILE | libc::ENFILE) => true,
         Some(libc::ENOSPC | libc::EDQUOT) => storage,
         _ => false,
+    }
+}
+
+/// "page 3", "pages 3, 12", "a page" (0: unknown).
+fn page_list(pages: &[u32]) -> String {
+    match pages {
+        [] | [0] => "a page".into(),
+        [one] => format!("page {one}"),
+        many => {
+            let numbers: Vec<String> = many.iter().map(u32::to_string).collect();
+            format!("pages {}", numbers.join(", "))
+        }
     }
 }
 
@@ -269,6 +295,11 @@ mod tests {
                 timeout: Duration::from_millis(300),
             },
             HookError::BadTemplate("the program is empty".into()),
+            HookError::OcrPagesTimedOut {
+                program: "ocrmypdf".into(),
+                pages: vec![3, 12],
+                timeout: Duration::from_millis(500),
+            },
         ];
         for err in errors {
             let msg = err.to_string();

@@ -49,7 +49,8 @@
 //! [`Tesseract`] (command line, TSV, OSD) and [`CommandEngine`] (any program writing TSV, hOCR
 //! or text, with `{input}` `{output}` `{lang}` placeholders). [`recognize_pages`] runs pages
 //! concurrently in order, each with its own timeout; a timed-out page is a transient error
-//! naming the page, never a page without text.
+//! naming the page, never a page without text. [`OcrMyPdf`] makes a searchable PDF with
+//! ocrmypdf and fails where ocrmypdf would silently leave a page without text.
 //!
 //! # Layout
 //!
@@ -59,6 +60,7 @@
 //! - `capture`: reading the child's pipes with a cap ([`CAPTURE_LIMIT`]) while draining the rest.
 //! - `ocr`: the OCR types, [`OcrEngine`] and [`recognize_pages`].
 //! - `tesseract`: [`Tesseract`] and [`CommandEngine`].
+//! - `ocrmypdf`: [`OcrMyPdf`].
 //! - `tsv`, `hocr`: the parsers of the engines' outputs (TSV, plain text, OSD report, hOCR).
 //! - `group`: the guard that SIGKILLs the child's process group when dropped.
 
@@ -67,6 +69,7 @@ mod error;
 mod group;
 mod hocr;
 mod ocr;
+mod ocrmypdf;
 mod runner;
 mod spec;
 mod tesseract;
@@ -78,6 +81,7 @@ pub use futures_util::future::BoxFuture;
 pub use ocr::{
     default_parallelism, recognize_pages, OcrEngine, OcrPage, OcrRequest, OcrWord, Orientation,
 };
+pub use ocrmypdf::{OcrMyPdf, OCRMYPDF_PAGE_TIMEOUT};
 pub use runner::{run, run_files, HookOutput};
 pub use spec::{CommandSpec, DEFAULT_TIMEOUT, INPUT_PLACEHOLDER, OUTPUT_PLACEHOLDER};
 pub use tesseract::{CommandEngine, OutputFormat, Tesseract, LANG_PLACEHOLDER};

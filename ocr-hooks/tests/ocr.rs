@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ocr_hooks::{
-    recognize_pages, CommandEngine, CommandSpec, HookError, OcrEngine, OcrPage, OcrRequest,
-    OutputFormat, Tesseract,
+    recognize_pages, CommandEngine, CommandSpec, HookError, OcrEngine, OcrMyPdf, OcrPage,
+    OcrRequest, OutputFormat, Tesseract,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -389,6 +389,86 @@ async fn command_engine_reads_tsv_hocr_and_text() {
             }
         }
     }
+}
+
+fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is needed");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// ocrmypdf on an image-only PDF of the 300 dpi scan (made by img2pdf, an ocrmypdf
+/// dependency): a text layer when tesseract has time, an error, not a silent page without
+/// text, when it does not.
+#[tokio::test]
+async fn ocrmypdf_fails_instead_of_leaving_pages_without_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("scan.pdf");
+    let status = Command::new("img2pdf")
+        .arg(sample("8071_093.3B.tif"))
+        .arg("-o")
+        .arg(&scan)
+        .status()
+        .expect("img2pdf is needed (installed with ocrmypdf)");
+    assert!(status.success());
+    assert_eq!(pdftotext(&scan).trim(), "");
+
+    let good = dir.path().join("good.pdf");
+    let started = Instant::now();
+    OcrMyPdf::default()
+        .make_searchable(&scan, &good, "eng")
+        .await
+        .unwrap();
+    println!(
+        "ocrmypdf, one 300 dpi page: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let text = pdftotext(&good);
+    assert!(text.contains("sadness"), "{text}");
+
+    // Already searchable: --skip-text keeps the page as it is.
+    let again = dir.path().join("again.pdf");
+    OcrMyPdf::default()
+        .make_searchable(&good, &again, "eng")
+        .await
+        .unwrap();
+    assert!(pdftotext(&again).contains("sadness"));
+
+    // tesseract needs ~2.3 s for this page: with 0.5 s, ocrmypdf itself would exit 0.
+    let short = OcrMyPdf {
+        page_timeout: Duration::from_millis(500),
+        ..OcrMyPdf::default()
+    };
+    let bad = dir.path().join("bad.pdf");
+    let err = short.make_searchable(&scan, &bad, "eng").await.unwrap_err();
+    println!("{err}");
+    assert!(
+        matches!(&err, HookError::OcrPagesTimedOut { pages, .. } if pages == &[1]),
+        "{err:?}"
+    );
+    assert!(err.is_transient() && err.is_timeout());
+    assert!(
+        err.to_string().contains("timed out after 0.5 s on page 1"),
+        "{err}"
+    );
+    assert!(!bad.exists());
+
+    let missing = OcrMyPdf {
+        program: "ocrmypdf-not-installed-here".into(),
+        ..OcrMyPdf::default()
+    };
+    let err = missing
+        .make_searchable(&scan, &bad, "eng")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("ocrmypdf is not installed"),
+        "{err}"
+    );
 }
 
 /// Greffier's overhead against a bare shell loop, on ~10 pages rendered from samples/pdf at
