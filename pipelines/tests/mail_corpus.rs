@@ -829,6 +829,19 @@ fn whole_message_errors() {
     );
 }
 
+/// Found by the mail_explode fuzz target: a mutated rfc/002.eml that trips a `debug_assert!`
+/// inside mail-parser 0.11.9. Debug builds refuse it with a precise error; release builds
+/// (no debug assertions) read what mail-parser recovers.
+#[test]
+fn mail_parser_debug_assertion_is_an_error_not_a_panic() {
+    let raw = read_sample("email/regressions/mail-parser-debug-assert.eml");
+    match explode(&raw, &MailPolicy::default()) {
+        Err(MailError::ParserFailed) => assert!(cfg!(debug_assertions)),
+        Ok(_) => {}
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
+
 #[test]
 fn safe_names_from_the_api() {
     assert_eq!(safe_file_name("../../../etc/passwd", 120), "passwd");

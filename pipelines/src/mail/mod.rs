@@ -208,6 +208,8 @@ pub enum MailError {
     TooLarge { bytes: u64, limit: u64 },
     #[error("not an e-mail message: no header fields could be read")]
     NotMail,
+    #[error("unreadable message: the mime parser gave up on its multipart structure")]
+    ParserFailed,
 }
 
 /// Explodes a raw RFC 5322 message (an mbox `From ` first line is allowed).

@@ -58,8 +58,12 @@ struct Explosion<'p> {
 }
 
 pub(super) fn explode_message(raw: &[u8], policy: &MailPolicy) -> Result<Exploded, MailError> {
-    let message = MessageParser::default()
-        .parse(raw)
+    // mail-parser 0.11.9 has `debug_assert!`s on its own multipart bookkeeping that some
+    // malformed messages trip (found by the mail_explode fuzz target); release builds skip
+    // them. Caught here so a debug build refuses the message instead of failing the worker.
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw))
+        .map_err(|_| MailError::ParserFailed)?;
+    let message = parsed
         .filter(|message| !message.parts.is_empty())
         .ok_or(MailError::NotMail)?;
     if message.parts[0].headers.is_empty() {
@@ -300,10 +304,7 @@ impl Explosion<'_> {
     }
 
     fn refuse_rest(&mut self, first_unread: &Pending<'_, '_>, also_pending: usize) {
-        let path = match first_unread.path.is_empty() {
-            true => "1".to_string(),
-            false => first_unread.path.clone(),
-        };
+        let path = leaf_path(&first_unread.path);
         self.out.refused.push(Refused {
             name: None,
             path,
