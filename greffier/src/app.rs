@@ -63,6 +63,7 @@ impl App {
             spool_defaults: config.spool.hints(),
             poll_interval: Duration::from_millis(config.workers.poll_ms.max(10)),
             mail: config.mail.settings()?,
+            ocr: config.ocr.settings(),
             ..Settings::default()
         };
         for source in &config.source {
@@ -75,6 +76,7 @@ impl App {
             blobs,
             index: Arc::new(index),
             rules: Arc::new(rules),
+            ocr: config.ocr.engine()?,
             settings,
         });
         Ok(App {

@@ -23,7 +23,85 @@ pub struct Config {
     #[serde(default)]
     pub mail: MailConfig,
     #[serde(default)]
+    pub ocr: OcrConfig,
+    #[serde(default)]
     pub source: Vec<SourceConfig>,
+}
+
+/// `[ocr]`: how scans are read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OcrConfig {
+    /// Tesseract languages (`fra+eng`).
+    pub languages: String,
+    /// One page's OCR may take this long, then it is retried (and finally quarantined).
+    pub page_timeout_secs: f64,
+    /// Pages recognised at once; 0 = the number of cores.
+    pub parallel: usize,
+    /// The tesseract program (a path, or a name looked up in PATH).
+    pub tesseract: String,
+    /// Another engine instead of tesseract: a command with `{input}` (the page image),
+    /// `{output}` and `{lang}`, e.g. `["my-ocr", "--lang", "{lang}", "{input}", "{output}"]`.
+    pub command: Option<Vec<String>>,
+    /// What the command writes: `tsv` (tesseract's columns), `hocr` or `text`.
+    pub command_output: String,
+    /// Pages of one image file, at most; pixels of one page, at most (millions).
+    pub max_pages: usize,
+    pub max_megapixels: u64,
+}
+
+impl Default for OcrConfig {
+    fn default() -> Self {
+        let defaults = pipelines::OcrSettings::default();
+        OcrConfig {
+            languages: defaults.languages,
+            page_timeout_secs: defaults.page_timeout.as_secs_f64(),
+            parallel: 0,
+            tesseract: "tesseract".into(),
+            command: None,
+            command_output: "tsv".into(),
+            max_pages: defaults.limits.max_pages,
+            max_megapixels: defaults.limits.max_pixels / 1_000_000,
+        }
+    }
+}
+
+impl OcrConfig {
+    pub fn settings(&self) -> pipelines::OcrSettings {
+        let mut settings = pipelines::OcrSettings {
+            languages: self.languages.clone(),
+            page_timeout: std::time::Duration::from_secs_f64(self.page_timeout_secs.max(1.0)),
+            ..pipelines::OcrSettings::default()
+        };
+        if self.parallel > 0 {
+            settings.parallel = self.parallel;
+        }
+        settings.limits.max_pages = self.max_pages.max(1);
+        settings.limits.max_pixels = self.max_megapixels.saturating_mul(1_000_000).max(1);
+        settings
+    }
+
+    /// The engine: tesseract, or the configured command hook.
+    pub fn engine(&self) -> anyhow::Result<std::sync::Arc<dyn ocr_hooks::OcrEngine>> {
+        let Some(command) = &self.command else {
+            let mut tesseract = ocr_hooks::Tesseract::new();
+            tesseract.program = PathBuf::from(&self.tesseract);
+            return Ok(std::sync::Arc::new(tesseract));
+        };
+        let Some((program, args)) = command.split_first() else {
+            anyhow::bail!("ocr.command is empty");
+        };
+        let format = match self.command_output.as_str() {
+            "tsv" => ocr_hooks::OutputFormat::Tsv,
+            "hocr" => ocr_hooks::OutputFormat::Hocr,
+            "text" => ocr_hooks::OutputFormat::Text,
+            other => anyhow::bail!("ocr.command_output is {other:?}: use tsv, hocr or text"),
+        };
+        let spec = ocr_hooks::CommandSpec::new(program.clone(), args.iter().cloned());
+        let engine = ocr_hooks::CommandEngine::new(program.clone(), spec, format)
+            .map_err(|error| anyhow::anyhow!("ocr.command: {error}"))?;
+        Ok(std::sync::Arc::new(engine))
+    }
 }
 
 /// `[mail]`: how mails (from IMAP sources or `.eml` files) are cut into documents.

@@ -142,7 +142,13 @@ pub async fn recognize_pages(
     } else {
         parallel
     };
-    let jobs = pages.iter().enumerate().map(|(i, path)| async move {
+    // Each page's future is boxed as `Send`, in a plain vector: callers hold this future across
+    // awaits inside other `Send` futures (the pipeline's stages), which a stream of
+    // closure-made futures cannot prove for every lifetime.
+    let mut jobs: Vec<BoxFuture<'_, Result<OcrPage, HookError>>> = Vec::with_capacity(pages.len());
+    for (i, path) in pages.iter().enumerate() {
+        jobs.push(
+        Box::pin(async move {
         let request = OcrRequest {
             image: path,
             languages,
@@ -164,7 +170,9 @@ pub async fn recognize_pages(
             path: path.clone(),
             error: Box::new(error),
         })
-    });
+        })
+    );
+    }
     stream::iter(jobs).buffered(parallel).collect().await
 }
 

@@ -49,7 +49,13 @@ impl Format {
     pub fn has_converter(&self) -> bool {
         matches!(
             self,
-            Format::Pdf | Format::TextSpool(_) | Format::Scs | Format::Email
+            Format::Pdf
+                | Format::TextSpool(_)
+                | Format::Scs
+                | Format::Email
+                | Format::Tiff
+                | Format::Jpeg
+                | Format::Png
         )
     }
 }

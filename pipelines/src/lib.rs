@@ -30,18 +30,22 @@
 //! - `explode`: the convert step of mails: one document per attachment, the mail indexed
 //! - `pdf`: the streaming PDF writer for spool pages
 //! - `pdftext`: the text layer of PDFs through lopdf
+//! - `scan`: the convert step of scans: a searchable PDF (image + invisible OCR text) per image
 //! - `stages`: the [`Stage`] trait, [`Plan`], and each stage
 //! - `worker`: [`Worker`]: claim, run with a timeout, commit, retry with backoff, quarantine
 //! - `mail`: e-mail explode (pure): headers, body text, attachments (TNEF, forwarded, limits)
+//! - `image`: scanned images (TIFF, JPEG, PNG) to PDF pages, CCITT and JPEG kept as they are
 
 pub mod charset;
 pub mod convert;
 pub mod detect;
 pub mod ebcdic_tables;
+pub mod image;
 mod explode;
 pub mod mail;
 pub mod pdf;
 pub mod pdftext;
+mod scan;
 pub mod scs;
 pub mod spool;
 mod stages;
@@ -53,6 +57,7 @@ use std::time::Duration;
 
 pub use detect::{Format, SpoolHints};
 pub use explode::{BodyDocument, MailSettings};
+pub use scan::OcrSettings;
 pub use stages::index_doc;
 pub use stages::{Outcome, Plan, Stage, StageError};
 pub use worker::Worker;
@@ -95,6 +100,8 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// How mails are cut into documents: limits, inline parts, the body.
     pub mail: MailSettings,
+    /// How scans are read: languages, per-page timeout, pages at once, image limits.
+    pub ocr: OcrSettings,
 }
 
 impl Default for Settings {
@@ -109,6 +116,7 @@ impl Default for Settings {
             source_hints: HashMap::new(),
             poll_interval: Duration::from_millis(100),
             mail: MailSettings::default(),
+            ocr: OcrSettings::default(),
         }
     }
 }
@@ -119,5 +127,7 @@ pub struct Context {
     pub blobs: storage::Blobs,
     pub index: Arc<storage::SearchIndex>,
     pub rules: Arc<rules::RuleSet>,
+    /// The OCR engine scans are read with (tesseract by default, or a command hook).
+    pub ocr: Arc<dyn ocr_hooks::OcrEngine>,
     pub settings: Settings,
 }

@@ -89,6 +89,10 @@ pub trait Stage: Send + Sync {
     fn batch_size(&self) -> i64 {
         1
     }
+    /// How long one run on `doc` may take before it is abandoned (transient: retried).
+    fn timeout(&self, settings: &crate::Settings, _doc: &Document) -> std::time::Duration {
+        settings.stage_timeout
+    }
 }
 
 /// The ordered stages: the only place a stage is registered.
@@ -142,7 +146,7 @@ fn original_key(doc: &Document) -> Result<&str, StageError> {
 
 /// Runs blocking work (parsing, converting) off the async threads; a panic inside becomes a
 /// permanent error instead of a crash.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     what: &'static str,
     work: impl FnOnce() -> Result<T, StageError> + Send + 'static,
 ) -> Result<T, StageError> {
@@ -406,6 +410,18 @@ impl Stage for Convert {
         "convert"
     }
 
+    /// Scans are bounded page by page (each OCR has its own timeout, the pages are bounded by
+    /// the image limits), so the stage as a whole may take as long as its pages need: a big
+    /// batch is never killed for its size. The worker renews the lease meanwhile.
+    fn timeout(&self, settings: &crate::Settings, doc: &Document) -> std::time::Duration {
+        if !crate::scan::is_scan(doc.format.as_deref()) {
+            return settings.stage_timeout;
+        }
+        let ocr = &settings.ocr;
+        let rounds = ocr.limits.max_pages.div_ceil(ocr.parallel.max(1));
+        settings.stage_timeout + ocr.page_timeout * u32::try_from(rounds).unwrap_or(u32::MAX)
+    }
+
     fn run<'a>(
         &'a self,
         ctx: &'a Context,
@@ -414,6 +430,9 @@ impl Stage for Convert {
         Box::pin(async move {
             if doc.format.as_deref() == Some("email") {
                 return crate::explode::explode_mail(ctx, doc).await;
+            }
+            if crate::scan::is_scan(doc.format.as_deref()) {
+                return crate::scan::convert_scan(ctx, doc).await;
             }
             if doc.format.as_deref() == Some("pdf") {
                 doc.pdf_key = doc.original_key.clone();

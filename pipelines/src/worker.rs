@@ -105,6 +105,24 @@ impl Worker {
         }
     }
 
+    /// Runs a stage while renewing the document's lease every third of it, so a long stage
+    /// (a big scan batch) is never taken over by another worker while it is still at work.
+    async fn run_leased<T>(&self, doc_id: i64, lease_ms: i64, work: impl std::future::Future<Output = T>) -> T {
+        let period = (self.ctx.settings.lease / 3).max(std::time::Duration::from_millis(100));
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                output = &mut work => return output,
+                _ = renew.tick() => {
+                    if let Err(error) = self.ctx.db.extend_lease(doc_id, &self.owner, lease_ms).await {
+                        tracing::warn!(doc_id, %error, "cannot renew the lease");
+                    }
+                }
+            }
+        }
+    }
+
     /// Claims one batch and handles it. Returns how many documents it handled.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let lease_ms = i64::try_from(self.ctx.settings.lease.as_millis()).unwrap_or(i64::MAX);
@@ -132,11 +150,13 @@ impl Worker {
             };
             let span = tracing::info_span!("stage", doc_id = doc.id, source = %doc.source, stage = %stage_name);
             let _entered = span.enter();
-            let result = tokio::time::timeout(
-                self.ctx.settings.stage_timeout,
-                stage.run(&self.ctx, &mut doc),
-            )
-            .await;
+            let timeout = stage.timeout(&self.ctx.settings, &doc);
+            let result = self
+                .run_leased(doc.id, lease_ms, tokio::time::timeout(
+                    timeout,
+                    stage.run(&self.ctx, &mut doc),
+                ))
+                .await;
             match result {
                 Ok(Ok(outcome)) => {
                     if !stages_run.contains(&stage_name) {
@@ -147,8 +167,7 @@ impl Worker {
                 Ok(Err(error)) => self.fail(&doc, &stage_name, error).await,
                 Err(_) => {
                     let error = StageError::Transient(format!(
-                        "stage timed out after {:?}",
-                        self.ctx.settings.stage_timeout
+                        "stage timed out after {timeout:?}"
                     ));
                     self.fail(&doc, &stage_name, error).await;
                 }

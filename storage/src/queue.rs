@@ -456,6 +456,27 @@ impl Db {
     /// Commits several stages in one transaction (one sync to disk instead of one each):
     /// all or nothing. On [`StorageError::LeaseLost`] nothing is written; the caller can
     /// commit the others one by one.
+    /// Pushes a held lease `lease_ms` further, while its stage is still at work. Returns
+    /// whether `owner` still held it.
+    pub async fn extend_lease(
+        &self,
+        doc_id: i64,
+        owner: &str,
+        lease_ms: i64,
+    ) -> Result<bool, StorageError> {
+        let now = now_ms();
+        let updated = sqlx::query(
+            "UPDATE documents SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'processing'",
+        )
+        .bind(now.saturating_add(lease_ms))
+        .bind(doc_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
     pub async fn commit_batch(
         &self,
         owner: &str,
