@@ -3,8 +3,10 @@
 # SQLite and PostgreSQL, and the end-to-end tests through the binary.
 #
 # Installs what the tests need when it is missing (Debian packages: poppler-utils for
-# pdftotext, qpdf; rlpr and LPRng for the LPD tests; PostgreSQL when no server answers on
-# 127.0.0.1:5432; cargo-fuzz for the brief fuzz run) and stops what it started.
+# pdftotext, qpdf; tesseract with fra/eng/osd, ImageMagick, libtiff-tools and ocrmypdf for the
+# scans; rlpr and LPRng for the LPD tests; Dovecot for the IMAP tests; PostgreSQL when no
+# server answers on 127.0.0.1:5432; cargo-fuzz for the brief fuzz run) and stops what it
+# started.
 # Usage: tests/run.sh   (from anywhere). FUZZ_SECONDS (default 15) is the brief fuzz run per
 # target after the tests; tests/fuzz.sh 3600 hunts longer.
 set -euo pipefail
@@ -21,6 +23,15 @@ missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v qpdf >/dev/null || missing+=(qpdf)
 command -v iconv >/dev/null || missing+=(libc-bin)
+# OCR: tesseract with French, English and orientation data; ImageMagick and libtiff's tools
+# make the rotated and compressed scans; ocrmypdf for its helper's test.
+command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+for lang in fra eng osd; do
+  [ -e "/usr/share/tesseract-ocr/5/tessdata/$lang.traineddata" ] || missing+=("tesseract-ocr-$lang")
+done
+command -v convert >/dev/null || missing+=(imagemagick)
+command -v tiffcp >/dev/null || missing+=(libtiff-tools)
+command -v ocrmypdf >/dev/null || missing+=(ocrmypdf)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt_install "${missing[@]}"

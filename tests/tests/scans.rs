@@ -1,0 +1,135 @@
+//! Scanned post end to end through the binary: images made from the sample invoice by
+//! poppler and libtiff (`samples/scans/make-scans.sh`) become searchable PDFs that keep the
+//! image as it came, whose text layer `pdftotext` reads, and whose OCR text files the invoice;
+//! a hung OCR command is killed at its timeout, retried, then quarantined with the reason.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use e2e::{documents, greffier, import_sample_clients, pdftotext, root, run_ok, squeeze, tool};
+use storage::Status;
+
+/// Levenshtein distance over chars, for the character error rate the test prints.
+fn distance(a: &[char], b: &[char]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+fn words(text: &str) -> Vec<char> {
+    squeeze(text).chars().collect()
+}
+
+fn cat_pdf(data: &Path, id: i64) -> std::path::PathBuf {
+    let output = run_ok(greffier(data).args(["cat", "--pdf", &id.to_string()]));
+    let path = data.join(format!("doc-{id}.pdf"));
+    std::fs::write(&path, &output.stdout).expect("write pdf");
+    path
+}
+
+#[test]
+fn scanned_invoices_become_searchable_pdfs_and_are_filed_from_their_ocr_text() {
+    let data = tempfile::tempdir().expect("temp dir");
+    import_sample_clients(data.path());
+    let scans = ["facture.jpg", "facture-lzw.tif"];
+    let mut command = greffier(data.path());
+    command.args(["--rules", "samples/rules.toml", "ingest", "--json"]);
+    for scan in scans {
+        command.arg(root().join("samples/scans").join(scan));
+    }
+    run_ok(&mut command);
+    let truth = pdftotext(&root().join("samples/pdf/facture-FA-2024-000501.pdf"));
+    for doc in documents(data.path()) {
+        assert_eq!(doc.status, Status::Filed, "{doc:#?}");
+        assert_eq!(doc.doc_type.as_deref(), Some("invoice"));
+        assert_eq!(doc.keys["invoice_number"], "FA-2024-000501");
+        assert_eq!(doc.keys["client_number"], "CL004713");
+        let pdf = cat_pdf(data.path(), doc.id);
+        run_ok(tool("qpdf").arg("--check").arg(&pdf));
+        // The text layer, read by an independent extractor.
+        let layer = pdftotext(&pdf);
+        assert!(layer.contains("FA-2024-000501"), "{layer}");
+        assert!(layer.contains("CL004713"), "{layer}");
+        let truth_chars = words(&truth);
+        let cer = distance(&words(&layer), &truth_chars) as f64 / truth_chars.len() as f64;
+        eprintln!(
+            "{}: text layer character error rate against the born-digital pdf {:.1} %, ocr confidence {}",
+            doc.source_path,
+            cer * 100.0,
+            doc.metadata.get("ocr.confidence").map_or("-", String::as_str)
+        );
+        // The image is kept as it came: the JPEG as DCT.
+        let list = run_ok(tool("pdfimages").arg("-list").arg(&pdf));
+        let list = String::from_utf8_lossy(&list.stdout);
+        if doc.format.as_deref() == Some("jpeg") {
+            assert!(list.contains(" jpeg "), "{list}");
+        }
+    }
+}
+
+#[test]
+fn a_hung_ocr_command_is_killed_at_its_timeout_retried_then_quarantined_with_the_reason() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let data = work.path().join("data");
+    let marker = format!("greffier-hung-ocr-{}", std::process::id());
+    let config = work.path().join("greffier.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[workers]
+max_attempts = 2
+poll_ms = 20
+[ocr]
+page_timeout_secs = 1
+command = ["bash", "-c", "exec -a {marker} sleep 60", "{{input}}"]
+command_output = "text"
+"#
+        ),
+    )
+    .expect("config");
+    let started = Instant::now();
+    let output = run_ok(
+        greffier(&data)
+            .arg("--config")
+            .arg(&config)
+            .args(["ingest", "--json"])
+            .arg(root().join("samples/scans/facture.jpg")),
+    );
+    let elapsed = started.elapsed();
+    let docs = documents(&data);
+    assert_eq!(docs.len(), 1);
+    let doc = &docs[0];
+    assert_eq!(doc.status, Status::Quarantined, "{doc:#?}");
+    assert_eq!(doc.attempts, 2, "tried, then retried once: {doc:#?}");
+    let reason = doc.last_error.clone().unwrap_or_default();
+    assert!(
+        reason.contains("page 1") && reason.contains("timed out"),
+        "{reason}"
+    );
+    eprintln!(
+        "hung ocr: quarantined after {} attempts in {:.1} s: {reason}",
+        doc.attempts,
+        elapsed.as_secs_f64()
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    drop(output);
+    // No sleeping OCR process is left behind.
+    let left = std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(&marker)
+        .output()
+        .expect("pgrep");
+    assert!(
+        left.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
