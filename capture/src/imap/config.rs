@@ -136,7 +136,7 @@ pub struct ImapConfig {
     /// The capture address this mailbox receives (`factures@example.fr`), stored as the
     /// `mail.capture` metadata of each message.
     pub capture_address: Option<String>,
-    /// How often captured messages are checked for settled documents. Default 2 s.
+    /// How often captured messages are checked for settled documents. Default 0.5 s.
     pub settle_interval: Duration,
     /// How long a claim on a message holds before another process may take it. Default 5 min.
     pub lease: Duration,
@@ -155,7 +155,7 @@ impl ImapConfig {
     /// RFC 2177: re-issue IDLE at least every 29 minutes.
     pub const MAX_IDLE_SECS: u64 = 29 * 60;
     pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 50 * 1024 * 1024;
-    pub const DEFAULT_SETTLE_INTERVAL: Duration = Duration::from_secs(2);
+    pub const DEFAULT_SETTLE_INTERVAL: Duration = Duration::from_millis(500);
     pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
     pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
