@@ -48,6 +48,8 @@ pub struct OcrConfig {
     /// Pages of one image file, at most; pixels of one page, at most (millions).
     pub max_pages: usize,
     pub max_megapixels: u64,
+    /// OCR the pages of PDFs that have no text layer (scans to PDF).
+    pub pdf_pages: bool,
 }
 
 impl Default for OcrConfig {
@@ -62,6 +64,7 @@ impl Default for OcrConfig {
             command_output: "tsv".into(),
             max_pages: defaults.limits.max_pages,
             max_megapixels: defaults.limits.max_pixels / 1_000_000,
+            pdf_pages: defaults.pdf_pages,
         }
     }
 }
@@ -78,6 +81,7 @@ impl OcrConfig {
         }
         settings.limits.max_pages = self.max_pages.max(1);
         settings.limits.max_pixels = self.max_megapixels.saturating_mul(1_000_000).max(1);
+        settings.pdf_pages = self.pdf_pages;
         settings
     }
 

@@ -30,6 +30,7 @@
 //! - `explode`: the convert step of mails: one document per attachment, the mail indexed
 //! - `pdf`: the streaming PDF writer for spool pages
 //! - `pdftext`: the text layer of PDFs through lopdf
+//! - `pdfocr`: OCR of PDF pages without a text layer, the words laid over a copy of the PDF
 //! - `scan`: the convert step of scans: a searchable PDF (image + invisible OCR text) per image
 //! - `stages`: the [`Stage`] trait, [`Plan`], and each stage
 //! - `worker`: [`Worker`]: claim, run with a timeout, commit, retry with backoff, quarantine
@@ -45,6 +46,7 @@ mod explode;
 pub mod mail;
 pub mod pdf;
 pub mod pdftext;
+mod pdfocr;
 mod scan;
 pub mod scs;
 pub mod spool;

@@ -28,6 +28,8 @@ pub struct OcrSettings {
     /// Pages recognised at once (each tesseract is single-threaded): the cores by default.
     pub parallel: usize,
     pub limits: ImageLimits,
+    /// OCR the pages of PDFs that have no text layer (scans to PDF); born-digital pages never.
+    pub pdf_pages: bool,
 }
 
 impl Default for OcrSettings {
@@ -37,6 +39,7 @@ impl Default for OcrSettings {
             page_timeout: Duration::from_secs(120),
             parallel: ocr_hooks::default_parallelism(),
             limits: ImageLimits::default(),
+            pdf_pages: true,
         }
     }
 }

@@ -605,31 +605,69 @@ impl Stage for Text {
         Box::pin(async move {
             if doc.text_key.is_some() {
                 return Ok(Outcome::next(vec![
-                    "text laid out by the spool conversion".into()
+                    "text from the conversion (spool layout, or ocr of a scan)".into()
                 ]));
             }
             let pdf_key = doc
                 .pdf_key
                 .clone()
                 .ok_or_else(|| StageError::Permanent("no pdf to take text from".into()))?;
-            let bytes = ctx.blobs.get(&pdf_key).await?;
-            let pages = blocking("pdf reader", move || {
-                pdf_pages_text(&bytes).map_err(|error| StageError::Permanent(error.to_string()))
-            })
-            .await?;
-            let empty_pages = pages.iter().filter(|page| page.trim().is_empty()).count();
+            let bytes = std::sync::Arc::new(ctx.blobs.get(&pdf_key).await?);
+            let pages = {
+                let bytes = bytes.clone();
+                blocking("pdf reader", move || {
+                    pdf_pages_text(&bytes)
+                        .map_err(|error| StageError::Permanent(error.to_string()))
+                })
+                .await?
+            };
+            let mut pages = pages;
+            let empty: Vec<usize> = pages
+                .iter()
+                .enumerate()
+                .filter(|(_, page)| page.trim().is_empty())
+                .map(|(index, _)| index)
+                .collect();
+            let mut events = vec![format!("text layer of {} pages", pages.len())];
+            if !empty.is_empty() && ctx.settings.ocr.pdf_pages {
+                // A scan to PDF: read the pages without text, lay the words over them.
+                let read = crate::pdfocr::ocr_pdf_pages(ctx, bytes, &empty).await?;
+                for (index, text) in &read.texts {
+                    if let Some(page) = pages.get_mut(*index) {
+                        page.clone_from(text);
+                    }
+                }
+                let known: Vec<f32> = read.confidences.values().flatten().copied().collect();
+                if !known.is_empty() {
+                    let mean = known.iter().sum::<f32>() / known.len() as f32;
+                    doc.metadata
+                        .insert("ocr.confidence".into(), format!("{mean:.1}"));
+                }
+                events.push(format!(
+                    "{} pages without a text layer read by ocr ({}, {})",
+                    read.texts.len(),
+                    ctx.ocr.name(),
+                    ctx.settings.ocr.languages
+                ));
+                events.extend(read.skipped.iter().cloned());
+                if let Some(searchable) = read.searchable {
+                    let key = derived_key(doc, "document.pdf");
+                    ctx.blobs.put(&key, searchable).await?;
+                    doc.pdf_key = Some(key);
+                    events.push("searchable pdf: the ocr words laid over the pages".into());
+                }
+            } else if !empty.is_empty() {
+                events.push(format!(
+                    "{} pages have no text layer (ocr of pdf pages is off)",
+                    empty.len()
+                ));
+            }
             let text_key = derived_key(doc, "text.txt");
             ctx.blobs
                 .put(&text_key, pages.join("\x0c").into_bytes())
                 .await?;
             doc.text_key = Some(text_key);
             doc.pages = i64::try_from(pages.len()).ok();
-            let mut events = vec![format!("text layer of {} pages", pages.len())];
-            if empty_pages > 0 {
-                events.push(format!(
-                    "{empty_pages} pages have no text layer (ocr comes later)"
-                ));
-            }
             Ok(Outcome::next(events))
         })
     }

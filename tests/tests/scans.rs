@@ -76,6 +76,45 @@ fn scanned_invoices_become_searchable_pdfs_and_are_filed_from_their_ocr_text() {
 }
 
 #[test]
+fn a_scan_to_pdf_is_ocrd_and_a_born_digital_pdf_is_not() {
+    let data = tempfile::tempdir().expect("temp dir");
+    import_sample_clients(data.path());
+    // What a copier's "scan to PDF" makes: the JPEG scan in a PDF, no text (img2pdf).
+    let scanned = data.path().join("scan-to-pdf.pdf");
+    run_ok(
+        tool("img2pdf")
+            .arg(root().join("samples/scans/facture.jpg"))
+            .arg("-o")
+            .arg(&scanned),
+    );
+    assert!(pdftotext(&scanned).trim().is_empty(), "no text layer to start with");
+    let born_digital = root().join("samples/pdf/avoir-AV-2024-000007.pdf");
+    run_ok(
+        greffier(data.path())
+            .args(["--rules", "samples/rules.toml", "ingest", "--json"])
+            .arg(&scanned)
+            .arg(&born_digital),
+    );
+    for doc in documents(data.path()) {
+        assert_eq!(doc.status, Status::Filed, "{doc:#?}");
+        let shown = run_ok(greffier(data.path()).args(["show", &doc.id.to_string()]));
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        let pdf = cat_pdf(data.path(), doc.id);
+        run_ok(tool("qpdf").arg("--check").arg(&pdf));
+        if doc.source_path.ends_with("scan-to-pdf.pdf") {
+            assert_eq!(doc.keys["invoice_number"], "FA-2024-000501");
+            assert!(shown.contains("read by ocr"), "{shown}");
+            assert!(pdftotext(&pdf).contains("FA-2024-000501"));
+            // The original is kept as it came; the searchable copy is derived.
+            assert_ne!(doc.pdf_key, doc.original_key);
+        } else {
+            assert!(!shown.contains("ocr"), "a born-digital pdf is not ocr'd: {shown}");
+            assert_eq!(doc.pdf_key, doc.original_key);
+        }
+    }
+}
+
+#[test]
 fn a_hung_ocr_command_is_killed_at_its_timeout_retried_then_quarantined_with_the_reason() {
     let work = tempfile::tempdir().expect("temp dir");
     let data = work.path().join("data");
