@@ -210,6 +210,13 @@ fn real_g4_scan_min_is_white() {
 }
 
 #[test]
+fn g4_tiff_with_fill_order_2_is_bit_reversed() {
+    let converted = check_listing("facture-g4-lsb.tif", ImageKind::Tiff, "ccitt", 1, (2481, 3508), 300.0);
+    check_pixels("facture-g4-lsb.tif", &converted, 1);
+    check_rendering_like_tiff2pdf("facture-g4-lsb.tif", &converted, 1, 300.0);
+}
+
+#[test]
 fn g3_2d_tiff_is_embedded_as_it_is() {
     let converted = check_listing("facture-g3.tif", ImageKind::Tiff, "ccitt", 1, (2481, 3508), 300.0);
     check_pixels("facture-g3.tif", &converted, 1);
@@ -245,6 +252,20 @@ fn jpeg_bytes_are_embedded_unchanged() {
         let extracted = std::fs::read(dir.path().join("x-000.jpg")).unwrap();
         assert_eq!(extracted, std::fs::read(scans().join(name)).unwrap(), "{name}");
     }
+}
+
+#[test]
+fn adobe_cmyk_jpeg_is_not_shown_inverted() {
+    let converted = check_listing("facture-cmyk.jpg", ImageKind::Jpeg, "jpeg", 1, (414, 292), 50.0);
+    let out = run("pdftoppm", &["-scale-to-x", "414", "-scale-to-y", "292", "-gray", converted.pdf.to_str().unwrap()]);
+    let (w, h, rendered) = parse_pgm(&out);
+    let (mw, mh, original) = magick_gray(&scans().join("facture-cmyk.jpg"), 0);
+    assert_eq!((w, h), (mw, mh));
+    // CMYK to grey differs between the two (no colour management here): the mean difference
+    // stays small, an inverted image would be ~200 levels off.
+    let total: u64 = rendered.iter().zip(&original).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+    let mean = total / rendered.len() as u64;
+    assert!(mean < 24, "mean difference {mean}");
 }
 
 #[test]
