@@ -10,6 +10,7 @@ use crate::burst::{compile_burst, Burst};
 use crate::config::{DoctypeConfig, KeyConfig, Occurrence, RulesFile, Settings, StringList};
 use crate::error::RulesError;
 use crate::eval::TargetKind;
+use crate::scan::{MmZone, Shape};
 use crate::sender::{compile_policies, SenderPolicy};
 use crate::values::ValueType;
 
@@ -52,6 +53,10 @@ pub(crate) struct KeyRule {
     pub(crate) required: bool,
     pub(crate) validate: Option<Regex>,
     pub(crate) occurrence: Occurrence,
+    /// `shape`: the whole raw value must fit it, OCR confusions corrected.
+    pub(crate) shape: Option<Shape>,
+    /// `min_confidence`, 0 to 100.
+    pub(crate) min_confidence: Option<f32>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +65,12 @@ pub(crate) enum Extractor {
     Regex(Pattern),
     /// Zone of one page, optionally narrowed by a regex.
     Zone { zone: Zone, regex: Option<Pattern> },
+    /// OCR words in a zone of one page, in millimetres, optionally
+    /// narrowed by a regex.
+    ZoneMm {
+        zone: MmZone,
+        regex: Option<Pattern>,
+    },
     /// A metadata value (e.g. `mail.subject`), optionally narrowed by a regex.
     Field {
         field: String,
@@ -269,6 +280,52 @@ fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, R
         Some(re) => Some(Regex::new(re).map_err(bad_regex("validate"))?),
         None => None,
     };
+    let shape = match &key.shape {
+        Some(re) => {
+            // compiled as written first, so that an error quotes the user's regex
+            Regex::new(re).map_err(bad_regex("shape"))?;
+            Some(Shape {
+                written: re.clone(),
+                whole: Regex::new(&format!("^(?:{re})$")).map_err(bad_regex("shape"))?,
+            })
+        }
+        None => None,
+    };
+    if let Some(value) = key.min_confidence {
+        if !(0.0..=100.0).contains(&value) {
+            return Err(RulesError::BadMinConfidence {
+                doctype: doctype.to_string(),
+                key: name,
+                value,
+            });
+        }
+    }
+    let zone_mm = match &key.zone_mm {
+        Some(z) => {
+            let other = if key.zone.is_some() {
+                Some("zone")
+            } else if key.field.is_some() {
+                Some("field")
+            } else {
+                None
+            };
+            if let Some(other) = other {
+                return Err(RulesError::ZoneMmExclusive {
+                    doctype: doctype.to_string(),
+                    key: name,
+                    other,
+                });
+            }
+            Some(
+                MmZone::check(z.page, &z.x, &z.y).map_err(|reason| RulesError::BadZoneMm {
+                    doctype: doctype.to_string(),
+                    key: name.clone(),
+                    reason,
+                })?,
+            )
+        }
+        None => None,
+    };
 
     let zone =
         match &key.zone {
@@ -304,8 +361,16 @@ fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, R
         None => None,
     };
 
-    let (extractor, how) = match (field, zone, pattern) {
-        (Some(field), _, pattern) => {
+    let (extractor, mut how) = match (field, zone, zone_mm, pattern) {
+        (None, None, Some(z), p) => {
+            let mut how = format!("zone_mm {}", z.describe());
+            if p.is_some() {
+                how.push_str(" + regex");
+                how.push_str(last);
+            }
+            (Extractor::ZoneMm { zone: z, regex: p }, how)
+        }
+        (Some(field), _, _, pattern) => {
             let mut how = format!("metadata {field}");
             if pattern.is_some() {
                 how.push_str(" + regex");
@@ -319,14 +384,14 @@ fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, R
                 how,
             )
         }
-        (None, None, None) => {
+        (None, None, None, None) => {
             return Err(RulesError::NoExtractor {
                 doctype: doctype.to_string(),
                 key: name,
             })
         }
-        (None, None, Some(p)) => (Extractor::Regex(p), format!("regex{last}")),
-        (None, Some(z), p) => {
+        (None, None, None, Some(p)) => (Extractor::Regex(p), format!("regex{last}")),
+        (None, Some(z), _, p) => {
             let mut how = format!("zone p{} {}", z.page, z.rect().describe());
             if p.is_some() {
                 how.push_str(" + regex");
@@ -336,6 +401,9 @@ fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, R
         }
     };
 
+    if shape.is_some() {
+        how.push_str(" + shape");
+    }
     Ok(KeyRule {
         description: format!("{doctype}/{name}: {how}"),
         name,
@@ -344,6 +412,8 @@ fn compile_key(doctype: &str, index: usize, key: KeyConfig) -> Result<KeyRule, R
         required: key.required,
         validate,
         occurrence: key.occurrence,
+        shape,
+        min_confidence: key.min_confidence,
     })
 }
 
@@ -434,13 +504,7 @@ impl Pattern {
 impl Zone {
     /// 0-based index of the zone's page among `page_count` pages, if it exists.
     pub(crate) fn page_index(&self, page_count: usize) -> Option<usize> {
-        if self.page > 0 {
-            let i = usize::try_from(self.page - 1).ok()?;
-            (i < page_count).then_some(i)
-        } else {
-            let back = usize::try_from(self.page.unsigned_abs()).ok()?;
-            page_count.checked_sub(back)
-        }
+        crate::scan::page_index(self.page, page_count)
     }
 
     /// The zone's rectangle, without its page.

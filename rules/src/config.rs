@@ -121,6 +121,14 @@ pub struct KeyConfig {
     /// Metadata key (e.g. `mail.subject`) whose value is read instead of the
     /// text; exclusive with `zone`.
     pub field: Option<String>,
+    /// Rectangle of a page in millimetres, read from the OCR words;
+    /// exclusive with `zone` and `field`.
+    pub zone_mm: Option<ZoneMmConfig>,
+    /// Regex the whole raw value must match before typing; OCR confusions
+    /// (O/0, I/1, S/5...) and spaces inside the value are corrected to fit it.
+    pub shape: Option<String>,
+    /// A key read with a lower confidence (0 to 100) is a problem.
+    pub min_confidence: Option<f32>,
     /// Value type, `text` by default.
     #[serde(rename = "type", default)]
     pub value_type: ValueType,
@@ -146,6 +154,20 @@ pub struct ZoneConfig {
     pub rows: Vec<i64>,
     /// `[from, to]` columns (characters), 1-based, inclusive.
     pub cols: Vec<i64>,
+}
+
+/// `zone_mm = { page = 1, x = [120, 200], y = [30, 45] }`: millimetres
+/// from the page's left (`x`) and top (`y`) edges, inclusive.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneMmConfig {
+    /// Page number, 1-based; negative counts from the end (-1 = last page). Default 1.
+    #[serde(default = "first_page")]
+    pub page: i64,
+    /// `[from, to]` millimetres from the left edge.
+    pub x: Vec<f64>,
+    /// `[from, to]` millimetres from the top edge.
+    pub y: Vec<f64>,
 }
 
 fn first_page() -> i64 {

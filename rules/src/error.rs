@@ -111,7 +111,7 @@ pub enum RulesError {
         doctype: String,
         /// Key name.
         key: String,
-        /// `regex` or `validate`.
+        /// `regex`, `validate` or `shape`.
         field: &'static str,
         /// The regex compile error.
         error: regex::Error,
@@ -126,6 +126,41 @@ pub enum RulesError {
         key: String,
         /// What is wrong with it.
         reason: String,
+    },
+
+    /// The key's `zone_mm` is not a valid rectangle.
+    #[error("doctype {doctype}, key {key}: bad zone_mm: {reason}")]
+    BadZoneMm {
+        /// Doctype name.
+        doctype: String,
+        /// Key name.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A key has `zone_mm` and `zone` or `field`.
+    #[error(
+        "doctype {doctype}, key {key}: zone_mm and {other} are exclusive (a key reads one place)"
+    )]
+    ZoneMmExclusive {
+        /// Doctype name.
+        doctype: String,
+        /// Key name.
+        key: String,
+        /// `zone` or `field`.
+        other: &'static str,
+    },
+
+    /// The key's `min_confidence` is not between 0 and 100.
+    #[error("doctype {doctype}, key {key}: min_confidence must be between 0 and 100, got {value}")]
+    BadMinConfidence {
+        /// Doctype name.
+        doctype: String,
+        /// Key name.
+        key: String,
+        /// The value as written.
+        value: f32,
     },
 
     /// An attach names a key that the doctype does not define.

@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::compile::{Conditions, Doctype, Extractor, KeyRule, RuleSet};
+use crate::scan::{show_confidence, text_confidence, Laid, Shaped, Word};
 use crate::values::{parse_value, quoted};
 
 /// The document to evaluate.
@@ -22,6 +23,37 @@ pub struct Input<'a> {
     /// Document metadata (e.g. `form_type` of a spool, `mail.subject` of an
     /// e-mailed document).
     pub metadata: &'a BTreeMap<String, String>,
+    /// OCR words of a scanned document: one list per page, in the order of
+    /// `pages`; `None` for a document that was not OCR'd (a spool, a
+    /// born-digital PDF). `zone_mm` keys read them; other keys take their
+    /// confidence from them.
+    pub words: Option<&'a [Vec<Word>]>,
+}
+
+impl<'a> Input<'a> {
+    /// A document without OCR words (`words: None`).
+    pub fn new(
+        source: &'a str,
+        format: &'a str,
+        pages: &'a [String],
+        metadata: &'a BTreeMap<String, String>,
+    ) -> Input<'a> {
+        Input {
+            source,
+            format,
+            pages,
+            metadata,
+            words: None,
+        }
+    }
+
+    /// The same document with its OCR words (one list per page).
+    pub fn with_words(self, words: &'a [Vec<Word>]) -> Input<'a> {
+        Input {
+            words: Some(words),
+            ..self
+        }
+    }
 }
 
 /// The result of evaluating a document.
@@ -51,6 +83,14 @@ pub struct KeyValue {
     /// 1-based page where it was found; 0 for a value read from a metadata
     /// field (`field = "..."`), which is on no page.
     pub page: usize,
+    /// OCR confidence (0 to 100) of the value: the lowest confidence of the
+    /// OCR words it was read from; `None` when the document has no words,
+    /// for a metadata value, or when the words of the value were not found.
+    pub confidence: Option<f32>,
+    /// The value as found (trimmed) when `shape` corrected it (OCR
+    /// confusions swapped, inner spaces removed); `raw` then holds the same
+    /// text and `value` is typed from the corrected one.
+    pub corrected_from: Option<String>,
 }
 
 /// The kind of record a document attaches to.
@@ -189,15 +229,35 @@ impl Conditions {
     }
 }
 
+/// What a key rule found: raw text, 1-based page (0 for a metadata value),
+/// confidence.
+struct Found {
+    raw: String,
+    page: usize,
+    confidence: Option<f32>,
+}
+
 impl KeyRule {
-    /// The raw text and 1-based page (0 for a metadata value), if the rule
-    /// finds something.
-    fn extract(&self, doc: &Doc<'_, '_>) -> Option<(String, usize)> {
+    /// What the rule finds, if anything.
+    fn extract(&self, doc: &Doc<'_, '_>) -> Option<Found> {
+        // best-effort confidence of a value read from a page's text
+        let on_page = |raw: String, page: usize| {
+            let confidence = doc
+                .input
+                .words
+                .and_then(|words| words.get(page.checked_sub(1)?))
+                .and_then(|words| text_confidence(words, &raw));
+            Found {
+                raw,
+                page,
+                confidence,
+            }
+        };
         match &self.extractor {
             Extractor::Regex(pattern) => {
                 let joined = doc.joined();
                 let (raw, offset) = pattern.find(&joined.text, self.occurrence)?;
-                Some((raw.to_string(), joined.page_of(offset)))
+                Some(on_page(raw.to_string(), joined.page_of(offset)))
             }
             Extractor::Zone { zone, regex } => {
                 let index = zone.page_index(doc.input.pages.len())?;
@@ -219,7 +279,25 @@ impl KeyRule {
                         parts.join(" ")
                     }
                 };
-                Some((raw, index + 1))
+                Some(on_page(raw, index + 1))
+            }
+            Extractor::ZoneMm { zone, regex } => {
+                let words = doc.input.words?;
+                let index = zone.page_index(words.len())?;
+                let laid: Laid<'_> = zone.text(words.get(index)?);
+                let (raw, range) = match regex {
+                    Some(pattern) => {
+                        let (value, start) = pattern.find(&laid.text, self.occurrence)?;
+                        (value.to_string(), start..start + value.len())
+                    }
+                    None if laid.text.is_empty() => return None,
+                    None => (laid.text.replace('\n', " "), 0..laid.text.len()),
+                };
+                Some(Found {
+                    confidence: laid.confidence(range),
+                    raw,
+                    page: index + 1,
+                })
             }
             Extractor::Field { field, regex } => {
                 let value = doc.input.metadata.get(field)?;
@@ -227,7 +305,11 @@ impl KeyRule {
                     Some(pattern) => pattern.find(value, self.occurrence)?.0,
                     None => Some(value.trim()).filter(|v| !v.is_empty())?,
                 };
-                Some((raw.to_string(), 0))
+                Some(Found {
+                    raw: raw.to_string(),
+                    page: 0,
+                    confidence: None,
+                })
             }
         }
     }
@@ -238,13 +320,52 @@ impl Doctype {
         let mut keys = BTreeMap::new();
         let mut problems = Vec::new();
         for rule in &self.keys {
-            let Some((raw, page)) = rule.extract(doc) else {
+            let Some(Found {
+                raw,
+                page,
+                confidence,
+            }) = rule.extract(doc)
+            else {
                 if rule.required {
                     problems.push(format!("required key {} not found", rule.name));
                 }
                 continue;
             };
-            let value = match parse_value(rule.value_type, &raw) {
+            let mut rule_text = rule.description.clone();
+            let mut corrected_from = None;
+            let mut shaped: Option<String> = None;
+            if let Some(shape) = &rule.shape {
+                match shape.fit(&raw) {
+                    Shaped::Fits(None) => {}
+                    Shaped::Fits(Some(corrected)) => {
+                        let found = raw.trim().to_string();
+                        rule_text.push_str(&format!(" (corrected from {})", quoted(&found)));
+                        corrected_from = Some(found);
+                        shaped = Some(corrected);
+                    }
+                    Shaped::Ambiguous(variants) => {
+                        let variants: Vec<String> = variants.iter().map(|v| quoted(v)).collect();
+                        problems.push(format!(
+                            "key {}: {} could be read as {} to match shape {}: check it",
+                            rule.name,
+                            quoted(&raw),
+                            variants.join(" or "),
+                            shape.written
+                        ));
+                        continue;
+                    }
+                    Shaped::NoFit => {
+                        problems.push(format!(
+                            "key {}: {} does not match shape {}, even with OCR corrections",
+                            rule.name,
+                            quoted(&raw),
+                            shape.written
+                        ));
+                        continue;
+                    }
+                }
+            }
+            let value = match parse_value(rule.value_type, shaped.as_deref().unwrap_or(&raw)) {
                 Ok(v) => v,
                 Err(e) => {
                     problems.push(format!("key {}: {e}", rule.name));
@@ -262,13 +383,25 @@ impl Doctype {
                     continue;
                 }
             }
+            if let (Some(min), Some(c)) = (rule.min_confidence, confidence) {
+                if c < min {
+                    problems.push(format!(
+                        "key {} read with confidence {} (below {}): check it",
+                        rule.name,
+                        show_confidence(c),
+                        show_confidence(min)
+                    ));
+                }
+            }
             keys.insert(
                 rule.name.clone(),
                 KeyValue {
                     value,
                     raw,
-                    rule: rule.description.clone(),
+                    rule: rule_text,
                     page,
+                    confidence,
+                    corrected_from,
                 },
             );
         }
@@ -343,6 +476,7 @@ mod tests {
             format,
             pages: &pages,
             metadata: &metadata,
+            words: None,
         })
     }
 

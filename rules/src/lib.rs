@@ -10,7 +10,10 @@
 //! documents with a `[[burst]]`: see [Bursting](#bursting-cutting-a-print-run-into-documents).
 //! Documents that arrive by e-mail carry `mail.*` metadata that conditions
 //! and keys can read, and a `[[sender_policy]]` says who may file them: see
-//! [E-mailed documents](#e-mailed-documents). Evaluation never fails: whatever
+//! [E-mailed documents](#e-mailed-documents). Scanned documents come with
+//! their OCR words, which keys can read by position in millimetres, with a
+//! confidence, and with OCR confusions corrected: see
+//! [Keys from scans](#keys-from-scans). Evaluation never fails: whatever
 //! prevents automatic filing is listed in [`Evaluation::problems`]. The rules
 //! never guess: a value that is missing, unreadable or invalid is a problem,
 //! not a best effort.
@@ -82,7 +85,9 @@
 //! have fails both.
 //!
 //! **Keys.** A key has a `regex`, a `zone`, or both; or a `field`, with or
-//! without a `regex` (`field` and `zone` together are a load error).
+//! without a `regex` (`field` and `zone` together are a load error); or a
+//! `zone_mm` (OCR words in millimetres, with or without a `regex`: see
+//! [Keys from scans](#keys-from-scans)).
 //! - A regex alone searches the whole text; the value is the named group
 //!   `value` if the regex has one, else group 1 if it has groups, else the
 //!   whole match. Matches where that group did not take part, or is blank,
@@ -103,12 +108,15 @@
 //!   key's [`KeyValue::page`] is 0 (it is on no page) and its
 //!   [`KeyValue::rule`] says where it came from, e.g.
 //!   `mail/client_number: metadata mail.subject + regex`.
-//! - The raw value is then typed (see [`values`]), then checked against
-//!   `validate` (unanchored unless you write `^...$`).
+//! - The raw value is then fitted to `shape`, if the key has one (see
+//!   [Keys from scans](#keys-from-scans)), typed (see [`values`]), then
+//!   checked against `validate` (unanchored unless you write `^...$`).
 //!
 //! **Outcome.** Found, typed and valid keys go into [`Evaluation::keys`].
-//! A value that cannot be typed or fails `validate` is a problem (and is not
-//! kept); a `required` key that is not found is a problem. Each attach whose
+//! A value that cannot be typed, fails `validate` or does not fit its
+//! `shape` is a problem (and is not kept); a `required` key that is not
+//! found is a problem; a key read with a confidence below its
+//! `min_confidence` is a problem (and is kept, so that review shows it). Each attach whose
 //! key has a value gives a [`Target`]; otherwise it is a problem. No doctype
 //! matched: the only problem is `no document type matched`.
 //!
@@ -137,7 +145,7 @@
 //!
 //! let pages = vec!["FACTURE\nN° facture : FA-2024-000123\nDate : 15/03/2024".to_string()];
 //! let metadata = BTreeMap::new();
-//! let ev = rules.evaluate(&Input { source: "cli", format: "pdf", pages: &pages, metadata: &metadata });
+//! let ev = rules.evaluate(&Input::new("cli", "pdf", &pages, &metadata));
 //! assert_eq!(ev.doc_type.as_deref(), Some("invoice"));
 //! assert_eq!(ev.keys["date"].value, "2024-03-15");
 //! assert_eq!(ev.targets, [Target {
@@ -368,7 +376,7 @@
 //!     ("mail.subject", "Facture F2026-00042"),
 //! ].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
 //! let pages = vec!["...".to_string()];
-//! let ev = rules.evaluate(&Input { source: "imap", format: "pdf", pages: &pages, metadata: &metadata });
+//! let ev = rules.evaluate(&Input { source: "imap", format: "pdf", pages: &pages, metadata: &metadata, words: None });
 //! assert_eq!(ev.keys["client_number"].value, "C01234");
 //! assert_eq!(ev.keys["client_number"].rule, "mailed-invoice/client_number: metadata mail.plus");
 //! assert_eq!(ev.keys["invoice_number"].value, "F2026-00042");
@@ -381,6 +389,143 @@
 //! # Ok::<(), rules::RulesError>(())
 //! ```
 //!
+//! # Keys from scans
+//!
+//! A scanned document is OCR'd: besides its page texts, the caller passes
+//! its words ([`Input::words`], or [`Input::with_words`]), one list per
+//! page, each [`Word`] with its text, its box in millimetres from the page's
+//! top-left corner and the OCR engine's confidence (0 to 100). A spool or a
+//! born-digital PDF has no words.
+//!
+//! ```toml
+//! [[doctype]]
+//! name = "scanned-invoice"
+//! when.format = "pdf"
+//! when.text = '(?i)facture'
+//!
+//!   [[doctype.key]]
+//!   name = "client_number"
+//!   # millimetres: x from the page's left edge, y from its top edge, inclusive;
+//!   # page as in zone (default 1, negative counts from the end)
+//!   zone_mm = { page = 1, x = [120, 200], y = [15, 35] }
+//!   # a loose regex finds the value even misread ("CLO04713", "CL 004713")...
+//!   regex = 'Client\s*:\s*(?P<value>[A-Z0-9]{2}\s?[A-Z0-9]{6})'
+//!   # ...and shape says what it must be: OCR confusions are corrected to fit it
+//!   shape = 'CL\d{6}'
+//!   type = "code"
+//!   min_confidence = 80                     # 0 to 100: below, the document goes to review
+//!   required = true
+//!
+//!   [[doctype.key]]
+//!   name = "invoice_number"
+//!   regex = 'N° facture\s*:\s*(?P<value>[A-Z0-9-]{14})'   # on the OCR text, as any regex key
+//!   shape = 'FA-\d{4}-\d{6}'
+//!   type = "code"
+//!   min_confidence = 70.5
+//!
+//!   [[doctype.attach]]
+//!   target = "client"
+//!   key = "client_number"
+//! ```
+//!
+//! **`zone_mm`.** `zone_mm = { page, x = [from, to], y = [from, to] }` takes
+//! the words of that page whose box centre lies in the rectangle (edges
+//! included; millimetres may be decimals, never negative). The zone text is
+//! made of those words grouped into lines: sorted by vertical centre, a word
+//! joins the current line when its vertical centre is within half the median
+//! height of the zone's words from the line's mean centre, else it begins a
+//! new line; lines go top to bottom, words left to right, joined by a space,
+//! lines by `'\n'`. Without a regex the value is that text with the lines
+//! joined by a space; an empty zone means "not found". With a regex, it is
+//! searched in the zone text as for `zone` (value group, `occurrence`).
+//! `zone_mm` is exclusive with `zone` and with `field` (load error). A
+//! document without words (or without that page) finds nothing there: not
+//! an error, but a `required` key is then reported as not found. The rule
+//! reads e.g. `invoice/client_number: zone_mm p1 x120-200 y15-35 + regex + shape`.
+//!
+//! **Confidence.** [`KeyValue::confidence`] is the lowest confidence of the
+//! words the value was read from:
+//! - `zone_mm`: the words of the zone text that the value overlaps (every
+//!   word the regex's value group touches, even partly; without a regex,
+//!   all the zone's words);
+//! - a regex or a (text-grid) `zone`, when the document has words: best
+//!   effort, since the page text and the words are two readings. The page's
+//!   words are laid out as for a `zone_mm` covering the page, with every
+//!   separator a single space, and the value (its whitespace runs made single
+//!   spaces) is searched there: the words overlapping its first occurrence
+//!   count. If it is not there, every space-separated part of the value must
+//!   be inside some word (the first such word counts); if a part is in no
+//!   word, the confidence is `None`;
+//! - `None` for a `field` key and for a document without words.
+//!
+//! A word with a negative confidence (tesseract writes -1 for what is not a
+//! word) does not count. `min_confidence = 80` (0 to 100, else a load error)
+//! makes a key read with a lower confidence a problem, `key client_number
+//! read with confidence 62 (below 80): check it`: the document goes to
+//! review, the key keeps its value. A key without confidence is never
+//! refused for it.
+//!
+//! **`shape`.** `shape = 'CL\d{6}'` is a regex the whole raw value (trimmed)
+//! must match, checked before typing (`validate` comes after typing). When
+//! the value does not match as read:
+//! 1. its inner whitespace is removed (OCR often splits codes: `CL 004713`);
+//! 2. else characters OCR confuses are swapped: letters read for digits
+//!    `O o Q D`→`0`, `I l | i`→`1`, `Z z`→`2`, `S s`→`5`, `B`→`8`, `G`→`6`,
+//!    `T`→`7`, and digits read for letters `0`→`O`, `1`→`I`, `5`→`S`,
+//!    `8`→`B`, `2`→`Z`, `6`→`G`, in the value as read and in the value
+//!    without whitespace. Variants are tried by increasing number of swaps,
+//!    at most 4096 (2^12) of them per form; the fewest swaps win, and only if
+//!    exactly one variant with that many swaps fits (a number of swaps counts
+//!    only if all its variants were tried within the budget).
+//!
+//! A corrected value is typed from the correction; [`KeyValue::raw`] keeps
+//! the text as read, [`KeyValue::corrected_from`] holds it (trimmed) and the
+//! rule ends with `(corrected from "CLOO4713")`. No fitting variant is a
+//! problem (`key client_number: "XY004713" does not match shape CL\d{6},
+//! even with OCR corrections`), and so are two equally good ones (`... could
+//! be read as "00OO" or "OO00" to match shape ...: check it`): the rules
+//! never guess. `shape` works on any key, with or without words.
+//!
+//! **A regex loose enough for OCR.** The regex that finds the value runs
+//! before `shape`: `(?P<value>CL\d{6})` does not even find `CLO04713` or
+//! `CL 004713`. Write it loose (letters and digits of the right length, an
+//! optional space) and let `shape` say what the value must be, as above:
+//! `regex = 'Client\s*:\s*(?P<value>[A-Z0-9]{2}\s?[A-Z0-9]{6})'` with
+//! `shape = 'CL\d{6}'`.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use rules::{Input, RuleSet, Word};
+//!
+//! let rules = RuleSet::from_toml(r#"
+//!     [[doctype]]
+//!     name = "scanned-invoice"
+//!       [[doctype.key]]
+//!       name = "client_number"
+//!       zone_mm = { x = [120, 200], y = [15, 35] }
+//!       regex = 'Client\s*:\s*(?P<value>[A-Z0-9]{2}\s?[A-Z0-9]{6})'
+//!       shape = 'CL\d{6}'
+//!       type = "code"
+//!       min_confidence = 80
+//! "#)?;
+//! let word = |text: &str, x_mm: f32, confidence: f32| Word {
+//!     text: text.into(), x_mm, y_mm: 20.0, width_mm: 12.0, height_mm: 4.0, confidence,
+//! };
+//! let words = vec![vec![
+//!     word("N°", 15.0, 91.0), word("FA-2024-000501", 30.0, 88.0),
+//!     word("Client", 130.0, 96.0), word(":", 143.0, 93.0), word("CLOO4713", 146.0, 62.0),
+//! ]];
+//! let pages = vec!["N° FA-2024-000501        Client : CLOO4713".to_string()];
+//! let metadata = BTreeMap::new();
+//! let ev = rules.evaluate(&Input::new("scan", "pdf", &pages, &metadata).with_words(&words));
+//! let client = &ev.keys["client_number"];
+//! assert_eq!(client.value, "CL004713");
+//! assert_eq!(client.corrected_from.as_deref(), Some("CLOO4713"));
+//! assert_eq!(client.confidence, Some(62.0));
+//! assert_eq!(ev.problems, ["key client_number read with confidence 62 (below 80): check it"]);
+//! # Ok::<(), rules::RulesError>(())
+//! ```
+//!
 //! # Layout
 //!
 //! - [`config`]: TOML model of the rules file, as written (serde, unknown fields denied)
@@ -388,6 +533,7 @@
 //! - [`values`]: typed value parsing (text, code, date, amount, integer)
 //! - [`eval`]: evaluation of a document: doctype choice, keys, targets, problems
 //! - [`burst`]: cutting a print run into documents ([`Burst`], [`Splitter`])
+//! - [`scan`]: keys from scans: OCR [`Word`]s, `zone_mm`, confidence, `shape`
 //! - [`sender`]: who may file e-mailed documents ([`SenderCheck`], [`plus_tag`], [`strip_plus`])
 //! - [`error`]: [`RulesError`], the load-time errors
 
@@ -399,13 +545,15 @@ pub mod compile;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod scan;
 pub mod sender;
 pub mod values;
 
 pub use burst::{Burst, Splitter};
 pub use compile::RuleSet;
-pub use config::{Occurrence, RulesFile, SenderPolicyConfig, Settings};
+pub use config::{Occurrence, RulesFile, SenderPolicyConfig, Settings, ZoneMmConfig};
 pub use error::RulesError;
 pub use eval::{Evaluation, Input, KeyValue, Target, TargetKind, UnknownTargetKind};
+pub use scan::Word;
 pub use sender::{plus_tag, strip_plus, SenderCheck};
 pub use values::{ValueError, ValueType};

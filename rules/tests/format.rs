@@ -27,6 +27,7 @@ fn run(
         format,
         pages: &pages,
         metadata: &metadata,
+        words: None,
     })
 }
 
@@ -124,6 +125,8 @@ fn realistic_french_invoice() {
         raw: raw.into(),
         rule: rule.into(),
         page: 1,
+        confidence: None,
+        corrected_from: None,
     };
     let want: BTreeMap<String, KeyValue> = [
         (
@@ -487,6 +490,7 @@ fn fuzz_evaluate_never_panics() {
             format: "pdf",
             pages: &pages,
             metadata: &metadata,
+            words: None,
         });
         assert_eq!(ev.doc_type.as_deref(), Some("d"));
         // every key either has a value or is reported (all keys are required)
@@ -518,6 +522,7 @@ fn hundred_pages_is_fast() {
         format: "pdf",
         pages: &pages,
         metadata: &metadata,
+        words: None,
     };
 
     let ev = rs.evaluate(&input);

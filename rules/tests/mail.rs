@@ -38,6 +38,7 @@ fn evaluate(
         format: "pdf",
         pages: &pages,
         metadata,
+        words: None,
     })
 }
 
@@ -147,6 +148,7 @@ fn metadata_match_routes_doctypes() {
         format: "pdf",
         pages: &pages,
         metadata: &supplier,
+        words: None,
     });
     assert_eq!(ev.doc_type.as_deref(), Some("other"));
 }
