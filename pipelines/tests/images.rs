@@ -388,6 +388,11 @@ fn hostile_inputs_are_clear_errors() {
             assert!(message == message.to_lowercase() || message.contains("IDAT") || message.contains("IEND"), "{message}");
         }
     }
+    // Found by fuzzing: a G4 page 65535 pixels wide in strips overflowed the fax encoder.
+    let wide = std::fs::read(scans().join("hostile/g4-65535-wide-strips.tif")).unwrap();
+    let error = image_pages(&wide, ImageKind::Tiff, &limits).unwrap_err();
+    assert!(matches!(error, ImageError::Unsupported { .. }), "{error}");
+
     let bytes = std::fs::read(scans().join("invoices-g4.tif")).unwrap();
     let few = ImageLimits { max_pages: 2, ..ImageLimits::default() };
     assert!(matches!(image_pages(&bytes, ImageKind::Tiff, &few), Err(ImageError::TooManyPages { limit: 2 })));

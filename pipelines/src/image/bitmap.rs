@@ -78,10 +78,7 @@ pub(super) fn decode_ccitt(
     height: u32,
     rows_per_strip: u32,
 ) -> Result<Bitmap, ImageError> {
-    let columns = u16::try_from(width).map_err(|_| ImageError::Unsupported {
-        kind: "tiff",
-        what: format!("ccitt page {width} pixels wide"),
-    })?;
+    let columns = ccitt_columns(width)?;
     let row_bytes = width.div_ceil(8) as usize;
     let mut data = vec![0u8; row_bytes * height as usize];
     let mut rows = data.chunks_exact_mut(row_bytes);
@@ -132,6 +129,18 @@ pub(super) fn decode_ccitt(
     Ok(Bitmap::Bilevel { width, height, data })
 }
 
+/// The `fax` crate counts columns in u16 and adds two positions (found by fuzzing: a 65535
+/// pixel wide page overflowed its encoder): pages up to 32767 pixels wide (2.7 m at 300 dpi)
+/// are decoded and encoded, wider ones only embedded as they are.
+const MAX_CCITT_COLUMNS: u32 = 32767;
+
+fn ccitt_columns(width: u32) -> Result<u16, ImageError> {
+    u16::try_from(width).ok().filter(|_| width <= MAX_CCITT_COLUMNS).ok_or_else(|| ImageError::Unsupported {
+        kind: "tiff",
+        what: format!("ccitt page {width} pixels wide in several strips (at most {MAX_CCITT_COLUMNS})"),
+    })
+}
+
 fn ccitt_error(flavour: Ccitt) -> ImageError {
     ImageError::Malformed {
         kind: "tiff",
@@ -150,10 +159,7 @@ fn pack_row(transitions: &[u16], width: u16, row: &mut [u8]) {
 
 /// Encodes a bi-level bitmap (1 = CCITT black) as one G4 stream.
 pub(super) fn encode_g4(width: u32, height: u32, data: &[u8]) -> Result<Vec<u8>, ImageError> {
-    let columns = u16::try_from(width).map_err(|_| ImageError::Unsupported {
-        kind: "tiff",
-        what: format!("ccitt page {width} pixels wide"),
-    })?;
+    let columns = ccitt_columns(width)?;
     let row_bytes = width.div_ceil(8) as usize;
     let mut encoder = Encoder::new(VecWriter::new());
     for row in data.chunks_exact(row_bytes).take(height as usize) {
