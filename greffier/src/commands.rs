@@ -681,6 +681,7 @@ fn rules_test(cli: &Cli, json: bool, paths: &[PathBuf]) -> anyhow::Result<ExitCo
             format: format.name(),
             pages: &pages,
             metadata: &metadata,
+            words: None,
         });
         if json {
             let keys: BTreeMap<&String, serde_json::Value> = evaluation

@@ -50,11 +50,23 @@ pub struct OcrConfig {
     pub max_megapixels: u64,
     /// OCR the pages of PDFs that have no text layer (scans to PDF).
     pub pdf_pages: bool,
+    /// Cut scanned batches into letters at separator sheets.
+    pub separators: bool,
+    /// Barcode or QR values that mark a separator sheet.
+    pub separator_values: Vec<String>,
+    /// Barcode prefixes that make a separator carry a key to the letter after it:
+    /// `{ "CLIENT:" = "client_number" }`.
+    pub separator_keys: std::collections::BTreeMap<String, String>,
+    /// Blank pages are separators too.
+    pub blank_separators: bool,
+    /// Share of dark pixels (percent) under which a page is blank.
+    pub blank_ink_percent: f32,
 }
 
 impl Default for OcrConfig {
     fn default() -> Self {
         let defaults = pipelines::OcrSettings::default();
+        let separator = pipelines::separator::SeparatorConfig::default();
         OcrConfig {
             languages: defaults.languages,
             page_timeout_secs: defaults.page_timeout.as_secs_f64(),
@@ -65,6 +77,11 @@ impl Default for OcrConfig {
             max_pages: defaults.limits.max_pages,
             max_megapixels: defaults.limits.max_pixels / 1_000_000,
             pdf_pages: defaults.pdf_pages,
+            separators: true,
+            separator_values: separator.barcode_values,
+            separator_keys: separator.key_prefixes.into_iter().collect(),
+            blank_separators: separator.blank_pages,
+            blank_ink_percent: separator.blank_ink_ratio * 100.0,
         }
     }
 }
@@ -82,6 +99,16 @@ impl OcrConfig {
         settings.limits.max_pages = self.max_pages.max(1);
         settings.limits.max_pixels = self.max_megapixels.saturating_mul(1_000_000).max(1);
         settings.pdf_pages = self.pdf_pages;
+        settings.separators = self.separators.then(|| pipelines::separator::SeparatorConfig {
+            barcode_values: self.separator_values.clone(),
+            key_prefixes: self
+                .separator_keys
+                .iter()
+                .map(|(prefix, key)| (prefix.clone(), key.clone()))
+                .collect(),
+            blank_pages: self.blank_separators,
+            blank_ink_ratio: self.blank_ink_percent / 100.0,
+        });
         settings
     }
 

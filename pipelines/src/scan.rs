@@ -7,14 +7,23 @@
 //! timeout: a page that times out fails the stage with a transient error naming the page, so
 //! the document is retried and then quarantined with the reason, never stored without its
 //! text. The OCR text (pages separated by form feeds) is what the rules read; every page's
-//! mean word confidence is kept as metadata (`ocr.confidence`, `ocr.page_confidence`).
+//! mean word confidence is kept as metadata (`ocr.confidence`, `ocr.page_confidence`), and
+//! the words with their positions in millimetres (`ocr.words`) for the rules' `zone_mm` keys.
+//!
+//! A batch is cut into letters at separator sheets (a `GREFFIER-SEP` barcode or QR code, and
+//! blank pages when configured: see [`crate::separator`]). The sheets are dropped; each letter
+//! is a part of the batch with its own PDF, text and words, waiting for `extract`, inserted
+//! with the batch's `split` in one transaction like a burst print run. A separator whose
+//! barcode carries a key (`CLIENT:CL004712`) gives it to the letter after it as
+//! `separator.<key>` metadata, which a rule reads with `field = "separator.client_number"`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use storage::Document;
+use storage::{CommitExtras, Document, NewPart, Status};
 
 use crate::image::{image_pages, images_to_pdf, page_as_pnm, ImageKind, ImageLimits, PlacedWord};
+use crate::separator::{page_separator, parse_pnm_limited, Separator, SeparatorConfig};
 use crate::stages::{Outcome, StageError};
 use crate::Context;
 
@@ -30,6 +39,8 @@ pub struct OcrSettings {
     pub limits: ImageLimits,
     /// OCR the pages of PDFs that have no text layer (scans to PDF); born-digital pages never.
     pub pdf_pages: bool,
+    /// Separator sheets that cut a scanned batch into letters; `None` keeps batches whole.
+    pub separators: Option<SeparatorConfig>,
 }
 
 impl Default for OcrSettings {
@@ -40,8 +51,65 @@ impl Default for OcrSettings {
             parallel: ocr_hooks::default_parallelism(),
             limits: ImageLimits::default(),
             pdf_pages: true,
+            separators: Some(SeparatorConfig::default()),
         }
     }
+}
+
+/// An OCR word placed on its page in millimetres from the top-left corner: what the rules'
+/// `zone_mm` keys read. Stored per document as `derived/<id>/words.json`, one list per page.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct WordMm {
+    pub text: String,
+    pub x_mm: f32,
+    pub y_mm: f32,
+    pub width_mm: f32,
+    pub height_mm: f32,
+    pub confidence: f32,
+}
+
+/// The words of an OCR'd page in millimetres, from its pixels at `dpi_x` × `dpi_y`.
+pub(crate) fn page_words_mm(page: &ocr_hooks::OcrPage, dpi_x: f32, dpi_y: f32) -> Vec<WordMm> {
+    let (mx, my) = (25.4 / dpi_x.max(1.0), 25.4 / dpi_y.max(1.0));
+    page.words
+        .iter()
+        .map(|word| WordMm {
+            text: word.text.clone(),
+            x_mm: word.left as f32 * mx,
+            y_mm: word.top as f32 * my,
+            width_mm: word.width as f32 * mx,
+            height_mm: word.height as f32 * my,
+            confidence: word.confidence,
+        })
+        .collect()
+}
+
+/// Stores the words of every page and points the document's `ocr.words` metadata at them.
+pub(crate) async fn store_words(
+    ctx: &Context,
+    doc: &mut Document,
+    pages: &[Vec<WordMm>],
+) -> Result<(), StageError> {
+    let key = format!("derived/{}/words.json", doc.id);
+    let json = serde_json::to_vec(pages)
+        .map_err(|error| StageError::Permanent(format!("cannot write the ocr words: {error}")))?;
+    ctx.blobs.put(&key, json).await?;
+    doc.metadata.insert("ocr.words".into(), key);
+    Ok(())
+}
+
+/// The OCR words of a document, one list per page, when it has any.
+pub(crate) async fn load_words(
+    ctx: &Context,
+    doc: &Document,
+) -> Result<Option<Vec<Vec<WordMm>>>, StageError> {
+    let Some(key) = doc.metadata.get("ocr.words") else {
+        return Ok(None);
+    };
+    let bytes = ctx.blobs.get(key).await?;
+    let pages = serde_json::from_slice(&bytes)
+        .map_err(|error| StageError::Permanent(format!("ocr words unreadable: {error}")))?;
+    Ok(Some(pages))
 }
 
 fn kind_of(format: Option<&str>) -> Option<ImageKind> {
@@ -58,7 +126,64 @@ pub(crate) fn is_scan(format: Option<&str>) -> bool {
     kind_of(format).is_some()
 }
 
-/// Turns an image document into a searchable PDF and its OCR text.
+/// One page of a scan once read: its OCR, or the separator it is.
+struct ReadPage {
+    separator: Option<Separator>,
+    text: String,
+    layer: Vec<PlacedWord>,
+    words: Vec<WordMm>,
+    confidence: Option<f32>,
+}
+
+/// A run of pages between separator sheets: one document of the batch.
+struct Letter {
+    first: usize,
+    last: usize,
+    /// Keys the separator before it carried (`CLIENT:CL004712` → `client_number`).
+    keys: Vec<(String, String)>,
+}
+
+/// Cuts the pages at separator sheets (which are dropped); no separator gives one letter.
+fn letters(read: &[ReadPage]) -> Vec<Letter> {
+    let mut letters = Vec::new();
+    let mut first: Option<usize> = None;
+    let mut keys = Vec::new();
+    for (index, page) in read.iter().enumerate() {
+        let Some(separator) = &page.separator else {
+            first.get_or_insert(index);
+            continue;
+        };
+        if let Some(start) = first.take() {
+            letters.push(Letter {
+                first: start,
+                last: index - 1,
+                keys: std::mem::take(&mut keys),
+            });
+        }
+        keys.clear();
+        if let Separator::Barcode { key: Some(key), .. } = separator {
+            keys.push(key.clone());
+        }
+    }
+    if let Some(start) = first {
+        letters.push(Letter {
+            first: start,
+            last: read.len() - 1,
+            keys,
+        });
+    }
+    letters
+}
+
+fn separator_label(separator: &Separator) -> String {
+    match separator {
+        Separator::Barcode { value, .. } => format!("barcode {value}"),
+        Separator::Blank { ink_ratio } => format!("blank page (ink {:.2} %)", ink_ratio * 100.0),
+    }
+}
+
+/// Turns an image document into a searchable PDF and its OCR text; a batch with separator
+/// sheets becomes one document per letter.
 pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Outcome, StageError> {
     let Some(kind) = kind_of(doc.format.as_deref()) else {
         return Err(StageError::Permanent("not an image format".into()));
@@ -69,26 +194,37 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         .ok_or_else(|| StageError::Permanent("document has no stored original".into()))?;
     let settings = ctx.settings.ocr.clone();
     let bytes = std::sync::Arc::new(ctx.blobs.get(&key).await?);
+    // A letter cut from a batch is never cut again.
+    let separators = settings.separators.clone().filter(|_| doc.parent_id.is_none());
 
-    // The pages as PDF can hold them, and a plain grey bitmap of each for the OCR engine.
+    // The pages as PDF can hold them, a plain grey bitmap of each for the OCR engine, and
+    // which pages are separator sheets.
     let work = tempfile::tempdir()?;
     let dir = work.path().to_path_buf();
-    let (pages, bitmaps) = {
+    let (pages, bitmaps, found) = {
         let bytes = bytes.clone();
         let limits = settings.limits.clone();
         crate::stages::blocking("image reader", move || {
             let pages = image_pages(&bytes, kind, &limits)
                 .map_err(|error| StageError::Permanent(format!("unreadable image: {error}")))?;
             let mut bitmaps: Vec<PathBuf> = Vec::with_capacity(pages.len());
+            let mut found: Vec<Option<Separator>> = Vec::with_capacity(pages.len());
             for index in 0..pages.len() {
                 let pnm = page_as_pnm(&bytes, kind, index, &limits).map_err(|error| {
                     StageError::Permanent(format!("page {}: {error}", index + 1))
                 })?;
+                let separator = match &separators {
+                    Some(config) => parse_pnm_limited(&pnm, limits.max_pixels)
+                        .ok()
+                        .and_then(|gray| page_separator(&gray, config)),
+                    None => None,
+                };
+                found.push(separator);
                 let path = dir.join(format!("page-{:05}.pnm", index + 1));
                 std::fs::write(&path, pnm)?;
                 bitmaps.push(path);
             }
-            Ok((pages, bitmaps))
+            Ok((pages, bitmaps, found))
         })
         .await?
     };
@@ -96,18 +232,37 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         return Err(StageError::Permanent("image has no page".into()));
     }
 
-    let results = ocr_hooks::recognize_pages(
+    // OCR every page but the separators, several at once.
+    let to_read: Vec<PathBuf> = bitmaps
+        .iter()
+        .zip(&found)
+        .filter(|(_, separator)| separator.is_none())
+        .map(|(path, _)| path.clone())
+        .collect();
+    let mut results = ocr_hooks::recognize_pages(
         ctx.ocr.as_ref(),
-        &bitmaps,
+        &to_read,
         &settings.languages,
         settings.page_timeout,
         settings.parallel.max(1),
     )
-    .await;
-    let mut texts = Vec::with_capacity(results.len());
-    let mut layers: Vec<Vec<PlacedWord>> = Vec::with_capacity(results.len());
-    let mut confidences = Vec::with_capacity(results.len());
-    for (index, result) in results.into_iter().enumerate() {
+    .await
+    .into_iter();
+    let mut read: Vec<ReadPage> = Vec::with_capacity(pages.len());
+    for (index, separator) in found.into_iter().enumerate() {
+        if separator.is_some() {
+            read.push(ReadPage {
+                separator,
+                text: String::new(),
+                layer: Vec::new(),
+                words: Vec::new(),
+                confidence: None,
+            });
+            continue;
+        }
+        let Some(result) = results.next() else {
+            return Err(StageError::Transient(format!("ocr gave no result for page {}", index + 1)));
+        };
         let page = result.map_err(|error| {
             let message = format!("ocr of page {}: {error}", index + 1);
             if error.is_transient() {
@@ -117,8 +272,14 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
             }
         })?;
         // The engine saw the bitmap we gave it: its pixels are the image's pixels.
-        layers.push(
-            page.words
+        let (dpi_x, dpi_y) = pages
+            .get(index)
+            .map_or((300.0, 300.0), |image| (image.dpi_x, image.dpi_y));
+        read.push(ReadPage {
+            separator: None,
+            words: page_words_mm(&page, dpi_x, dpi_y),
+            layer: page
+                .words
                 .iter()
                 .map(|word| PlacedWord {
                     text: word.text.clone(),
@@ -128,49 +289,153 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
                     height: word.height as f32,
                 })
                 .collect(),
-        );
-        confidences.push(page.mean_confidence());
-        texts.push(page.text());
+            confidence: page.mean_confidence(),
+            text: page.text(),
+        });
     }
 
-    let pdf = crate::stages::blocking("pdf writer", move || {
-        images_to_pdf(&pages, Some(&layers))
-            .map_err(|error| StageError::Permanent(format!("cannot write the pdf: {error}")))
-    })
-    .await?;
-    let page_count = texts.len();
-    let pdf_key = format!("derived/{}/document.pdf", doc.id);
-    let text_key = format!("derived/{}/text.txt", doc.id);
-    ctx.blobs.put(&pdf_key, pdf).await?;
-    ctx.blobs.put(&text_key, texts.join("\x0c").into_bytes()).await?;
-    doc.pdf_key = Some(pdf_key);
-    doc.text_key = Some(text_key);
-    doc.pages = i64::try_from(page_count).ok();
-
-    let known: Vec<f32> = confidences.iter().flatten().copied().collect();
     let mut events = vec![format!(
-        "{page_count} scanned pages made a searchable pdf (ocr {}, {})",
+        "{} scanned pages read (ocr {}, {})",
+        pages.len(),
         ctx.ocr.name(),
         settings.languages
     )];
+    for (index, page) in read.iter().enumerate() {
+        if let Some(separator) = &page.separator {
+            events.push(format!("page {} is a separator: {}", index + 1, separator_label(separator)));
+        }
+    }
+    let letters = letters(&read);
+    if letters.is_empty() {
+        return Err(StageError::Permanent(
+            "the batch holds only separator sheets".into(),
+        ));
+    }
+    let pages = std::sync::Arc::new(pages);
+    let read = std::sync::Arc::new(read);
+
+    // One letter: the document itself.
+    if letters.len() == 1 && read.iter().all(|page| page.separator.is_none()) {
+        let (pdf, text, words) = letter_outputs(pages.clone(), read.clone(), 0, read.len() - 1).await?;
+        let pdf_key = format!("derived/{}/document.pdf", doc.id);
+        let text_key = format!("derived/{}/text.txt", doc.id);
+        ctx.blobs.put(&pdf_key, pdf).await?;
+        ctx.blobs.put(&text_key, text.into_bytes()).await?;
+        doc.pdf_key = Some(pdf_key);
+        doc.text_key = Some(text_key);
+        doc.pages = i64::try_from(read.len()).ok();
+        store_words(ctx, doc, &words).await?;
+        confidence_metadata(&mut doc.metadata, read.iter().map(|page| page.confidence), &mut events);
+        events.push("searchable pdf: the scan with its ocr words laid over it".into());
+        return Ok(Outcome {
+            events,
+            ..Outcome::default()
+        });
+    }
+
+    // A batch: one document per letter, the separators dropped.
+    let mut parts = Vec::with_capacity(letters.len());
+    for (position, letter) in letters.iter().enumerate() {
+        let index = position + 1;
+        let (pdf, text, words) =
+            letter_outputs(pages.clone(), read.clone(), letter.first, letter.last).await?;
+        let base = format!("derived/{}/part-{index:05}", doc.id);
+        let (pdf_key, text_key, words_key) =
+            (format!("{base}.pdf"), format!("{base}.txt"), format!("{base}.words.json"));
+        ctx.blobs.put(&pdf_key, pdf).await?;
+        ctx.blobs.put(&text_key, text.into_bytes()).await?;
+        let json = serde_json::to_vec(&words)
+            .map_err(|error| StageError::Permanent(format!("cannot write the ocr words: {error}")))?;
+        ctx.blobs.put(&words_key, json).await?;
+        let mut metadata = doc.metadata.clone();
+        metadata.insert("ocr.words".into(), words_key);
+        metadata.insert("scan.letter".into(), index.to_string());
+        for (name, value) in &letter.keys {
+            metadata.insert(format!("separator.{name}"), value.clone());
+        }
+        let mut ignored = Vec::new();
+        confidence_metadata(
+            &mut metadata,
+            read[letter.first..=letter.last].iter().map(|page| page.confidence),
+            &mut ignored,
+        );
+        events.push(format!(
+            "letter {index}: pages {}-{}{}",
+            letter.first + 1,
+            letter.last + 1,
+            if letter.keys.is_empty() {
+                String::new()
+            } else {
+                let keys: Vec<String> = letter.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!(" ({})", keys.join(", "))
+            }
+        ));
+        parts.push(NewPart {
+            index,
+            page_first: i64::try_from(letter.first + 1).ok(),
+            page_last: i64::try_from(letter.last + 1).ok(),
+            pdf_key: Some(pdf_key),
+            text_key: Some(text_key),
+            metadata,
+            stage: "extract".into(),
+            ..NewPart::default()
+        });
+    }
+    doc.pages = i64::try_from(read.len()).ok();
+    events.push(format!("batch cut into {} letters at separator sheets", parts.len()));
+    Ok(Outcome {
+        finish: Some(Status::Split),
+        events,
+        extras: CommitExtras {
+            parts,
+            ..CommitExtras::default()
+        },
+    })
+}
+
+/// The searchable PDF, the text and the words of pages `first..=last`.
+async fn letter_outputs(
+    pages: std::sync::Arc<Vec<crate::image::ImagePage>>,
+    read: std::sync::Arc<Vec<ReadPage>>,
+    first: usize,
+    last: usize,
+) -> Result<(Vec<u8>, String, Vec<Vec<WordMm>>), StageError> {
+    crate::stages::blocking("pdf writer", move || {
+        let range = first..=last;
+        let layers: Vec<Vec<PlacedWord>> = read[range.clone()].iter().map(|page| page.layer.clone()).collect();
+        let pdf = images_to_pdf(&pages[range.clone()], Some(&layers))
+            .map_err(|error| StageError::Permanent(format!("cannot write the pdf: {error}")))?;
+        let text = read[range.clone()]
+            .iter()
+            .map(|page| page.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\x0c");
+        let words = read[range].iter().map(|page| page.words.clone()).collect();
+        Ok((pdf, text, words))
+    })
+    .await
+}
+
+/// `ocr.confidence` (mean of the pages') and `ocr.page_confidence` (each page's).
+fn confidence_metadata(
+    metadata: &mut std::collections::BTreeMap<String, String>,
+    confidences: impl Iterator<Item = Option<f32>>,
+    events: &mut Vec<String>,
+) {
+    let confidences: Vec<Option<f32>> = confidences.collect();
+    let known: Vec<f32> = confidences.iter().flatten().copied().collect();
     if !known.is_empty() {
         let mean = known.iter().sum::<f32>() / known.len() as f32;
-        doc.metadata
-            .insert("ocr.confidence".into(), format!("{mean:.1}"));
+        metadata.insert("ocr.confidence".into(), format!("{mean:.1}"));
         events.push(format!("ocr mean word confidence {mean:.1}"));
     }
     let per_page: Vec<String> = confidences
         .iter()
         .map(|confidence| confidence.map_or("-".to_string(), |c| format!("{c:.0}")))
         .collect();
-    doc.metadata
-        .insert("ocr.page_confidence".into(), per_page.join(" "));
+    metadata.insert("ocr.page_confidence".into(), per_page.join(" "));
     let blank = confidences.iter().filter(|c| c.is_none()).count();
     if blank > 0 {
         events.push(format!("{blank} pages have no text the ocr could read"));
     }
-    Ok(Outcome {
-        events,
-        ..Outcome::default()
-    })
 }

@@ -637,6 +637,10 @@ impl Stage for Text {
                         page.clone_from(text);
                     }
                 }
+                let words: Vec<Vec<crate::scan::WordMm>> = (0..pages.len())
+                    .map(|index| read.words.get(&index).cloned().unwrap_or_default())
+                    .collect();
+                crate::scan::store_words(ctx, doc, &words).await?;
                 let known: Vec<f32> = read.confidences.values().flatten().copied().collect();
                 if !known.is_empty() {
                     let mean = known.iter().sum::<f32>() / known.len() as f32;
@@ -704,11 +708,31 @@ impl Stage for Extract {
                 .map(|page| page.trim_end_matches('\n').to_string())
                 .collect();
             let format = doc.format.clone().unwrap_or_default();
+            // Scans: the OCR words with their places, for zone_mm keys and key confidences.
+            let words: Option<Vec<Vec<rules::Word>>> =
+                crate::scan::load_words(ctx, doc).await?.map(|pages| {
+                    pages
+                        .into_iter()
+                        .map(|page| {
+                            page.into_iter()
+                                .map(|word| rules::Word {
+                                    text: word.text,
+                                    x_mm: word.x_mm,
+                                    y_mm: word.y_mm,
+                                    width_mm: word.width_mm,
+                                    height_mm: word.height_mm,
+                                    confidence: word.confidence,
+                                })
+                                .collect()
+                        })
+                        .collect()
+                });
             let evaluation = ctx.rules.evaluate(&rules::Input {
                 source: &doc.source,
                 format: &format,
                 pages: &pages,
                 metadata: &doc.metadata,
+                words: words.as_deref(),
             });
             let mut events = Vec::new();
             match &evaluation.doc_type {
@@ -716,8 +740,11 @@ impl Stage for Extract {
                 None => events.push("no document type matched".into()),
             }
             for (name, key) in &evaluation.keys {
+                let confidence = key
+                    .confidence
+                    .map_or(String::new(), |c| format!(", confidence {c:.0}"));
                 events.push(format!(
-                    "key {name} = {} (rule {}, page {})",
+                    "key {name} = {} (rule {}, page {}{confidence})",
                     key.value, key.rule, key.page
                 ));
             }

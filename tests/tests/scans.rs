@@ -172,3 +172,94 @@ command_output = "text"
         String::from_utf8_lossy(&left.stdout)
     );
 }
+
+#[test]
+fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_by_the_sheet() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    import_sample_clients(&data);
+    // The morning post as a copier scans it: three letters and two separator sheets (QR codes
+    // by qrencode, see samples/separators), one multi-page CCITT G4 TIFF made by ImageMagick;
+    // the second letter skewed 1 degree with scanner noise.
+    let render = |pdf: &str, out: &str| {
+        run_ok(
+            tool("pdftoppm")
+                .args(["-r", "150", "-gray", "-singlefile", "-png"])
+                .arg(root().join("samples/pdf").join(pdf))
+                .arg(dir.join(out)),
+        );
+        dir.join(format!("{out}.png"))
+    };
+    let invoice = render("facture-FA-2024-000501.pdf", "invoice");
+    let credit = render("avoir-AV-2024-000007.pdf", "credit");
+    let letter = render("courrier-divers.pdf", "letter");
+    let skewed = dir.join("credit-skewed.png");
+    run_ok(
+        tool("convert")
+            .arg(&credit)
+            .args(["-background", "white", "-rotate", "1", "+repage", "-attenuate", "0.2", "+noise", "Gaussian"])
+            .arg(&skewed),
+    );
+    let batch = dir.join("batch.tif");
+    run_ok(
+        tool("convert")
+            .arg(&invoice)
+            .arg(root().join("samples/separators/sep-qr.png"))
+            .arg(&skewed)
+            .arg(root().join("samples/separators/sep-qr-client.png"))
+            .arg(&letter)
+            .args(["+repage", "-units", "PixelsPerInch", "-density", "150", "-threshold", "60%", "-compress", "Group4"])
+            .arg(&batch),
+    );
+    let config = dir.join("greffier.toml");
+    std::fs::write(
+        &config,
+        "[ocr]\nseparator_keys = { \"CLIENT:\" = \"client_number\" }\n",
+    )
+    .expect("config");
+    let started = Instant::now();
+    run_ok(
+        greffier(&data)
+            .arg("--config")
+            .arg(&config)
+            .args(["--rules", "samples/rules.toml", "ingest", "--json"])
+            .arg(&batch),
+    );
+    eprintln!("5-page g4 batch cut and filed in {:.1} s", started.elapsed().as_secs_f64());
+    let docs = documents(&data);
+    let batch_doc = docs.iter().find(|doc| doc.parent_id.is_none()).expect("the batch");
+    assert_eq!(batch_doc.status, Status::Split, "{batch_doc:#?}");
+    let mut letters: Vec<_> = docs.iter().filter(|doc| doc.parent_id.is_some()).collect();
+    letters.sort_by_key(|doc| doc.page_first);
+    let summary: Vec<(Option<i64>, Option<&str>, Vec<String>, Status)> = letters
+        .iter()
+        .map(|doc| (doc.page_first, doc.doc_type.as_deref(), doc.targets.clone(), doc.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (Some(1), Some("invoice"), vec!["client:CL004713".to_string(), "invoice:FA-2024-000501".to_string()], Status::Filed),
+            (Some(3), Some("credit_note"), vec!["client:CL004711".to_string()], Status::Filed),
+            (Some(5), Some("letter-for-client"), vec!["client:CL004712".to_string()], Status::Filed),
+        ],
+        "{letters:#?}"
+    );
+    // Each letter's PDF holds its own pages only, searchable, separators dropped.
+    for doc in &letters {
+        let pdf = cat_pdf(&data, doc.id);
+        run_ok(tool("qpdf").arg("--check").arg(&pdf));
+        let info = run_ok(tool("pdfinfo").arg(&pdf));
+        let info = String::from_utf8_lossy(&info.stdout).into_owned();
+        let pages = info
+            .lines()
+            .find_map(|line| line.strip_prefix("Pages:"))
+            .map(str::trim);
+        assert_eq!(pages, Some("1"), "{info}");
+        let list = run_ok(tool("pdfimages").arg("-list").arg(&pdf));
+        assert!(String::from_utf8_lossy(&list.stdout).contains("ccitt"), "kept as G4");
+    }
+    assert!(pdftotext(&cat_pdf(&data, letters[1].id)).contains("AV-2024-000007"));
+}
+
