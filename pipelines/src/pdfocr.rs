@@ -29,6 +29,8 @@ pub(crate) struct PdfOcr {
     pub texts: BTreeMap<usize, String>,
     /// The mean word confidence of each page it read.
     pub confidences: BTreeMap<usize, Option<f32>>,
+    /// The words of each page it read, in millimetres from the page's top-left corner.
+    pub words: BTreeMap<usize, Vec<crate::scan::WordMm>>,
     /// A copy of the PDF with the invisible text layer; `None` when no page could carry it
     /// (all rotated, say), in which case the text is still used.
     pub searchable: Option<Vec<u8>>,
@@ -86,9 +88,12 @@ pub(crate) async fn ocr_pdf_pages(
     }
     let mut texts = BTreeMap::new();
     let mut confidences = BTreeMap::new();
+    let mut words = BTreeMap::new();
     for (page, ocr) in &read {
         texts.insert(*page, ocr.text());
         confidences.insert(*page, ocr.mean_confidence());
+        let dpi = RENDER_DPI as f32;
+        words.insert(*page, crate::scan::page_words_mm(ocr, dpi, dpi));
     }
     let (searchable, skipped) = crate::stages::blocking("pdf text layer", move || {
         overlay(&pdf, &read).map_err(|reason| {
@@ -99,6 +104,7 @@ pub(crate) async fn ocr_pdf_pages(
     Ok(PdfOcr {
         texts,
         confidences,
+        words,
         searchable,
         skipped,
     })
