@@ -36,6 +36,7 @@
 //! - `worker`: [`Worker`]: claim, run with a timeout, commit, retry with backoff, quarantine
 //! - `mail`: e-mail explode (pure): headers, body text, attachments (TNEF, forwarded, limits)
 //! - `image`: scanned images (TIFF, JPEG, PNG) to PDF pages, CCITT and JPEG kept as they are
+//! - `separator`: separator sheets (barcode, QR code or blank page) in a scanned batch (pure)
 
 pub mod charset;
 pub mod convert;
@@ -48,6 +49,7 @@ pub mod pdf;
 pub mod pdftext;
 mod pdfocr;
 mod scan;
+pub mod separator;
 pub mod scs;
 pub mod spool;
 mod stages;
