@@ -41,6 +41,9 @@ pub struct OcrSettings {
     pub pdf_pages: bool,
     /// Separator sheets that cut a scanned batch into letters; `None` keeps batches whole.
     pub separators: Option<SeparatorConfig>,
+    /// Detect pages scanned upside down or sideways (tesseract OSD) and turn them upright
+    /// before OCR; the PDF shows them upright too, the image bytes untouched.
+    pub orientation: bool,
 }
 
 impl Default for OcrSettings {
@@ -52,6 +55,7 @@ impl Default for OcrSettings {
             limits: ImageLimits::default(),
             pdf_pages: true,
             separators: Some(SeparatorConfig::default()),
+            orientation: true,
         }
     }
 }
@@ -232,6 +236,31 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         return Err(StageError::Permanent("image has no page".into()));
     }
 
+    // Pages scanned upside down or sideways are turned upright before OCR.
+    let mut pages = pages;
+    if settings.orientation {
+        let turns = orientations(ctx, &bitmaps, &found, &settings).await;
+        for (index, turn) in turns.into_iter().enumerate() {
+            if turn == 0 {
+                continue;
+            }
+            let path = bitmaps[index].clone();
+            let max_pixels = settings.limits.max_pixels;
+            crate::stages::blocking("page turner", move || {
+                let bytes = std::fs::read(&path)?;
+                let upright = turn_pnm(&bytes, turn, max_pixels).map_err(|error| {
+                    StageError::Permanent(format!("page {}: {error}", index + 1))
+                })?;
+                std::fs::write(&path, upright)?;
+                Ok(())
+            })
+            .await?;
+            if let Some(page) = pages.get_mut(index) {
+                page.rotate = turn;
+            }
+        }
+    }
+
     // OCR every page but the separators, several at once.
     let to_read: Vec<PathBuf> = bitmaps
         .iter()
@@ -272,9 +301,14 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
             }
         })?;
         // The engine saw the bitmap we gave it: its pixels are the image's pixels.
-        let (dpi_x, dpi_y) = pages
-            .get(index)
-            .map_or((300.0, 300.0), |image| (image.dpi_x, image.dpi_y));
+        // Turned pages were read upright: on its side, the axes' resolutions swap.
+        let (dpi_x, dpi_y) = pages.get(index).map_or((300.0, 300.0), |image| {
+            if image.sideways() {
+                (image.dpi_y, image.dpi_x)
+            } else {
+                (image.dpi_x, image.dpi_y)
+            }
+        });
         read.push(ReadPage {
             separator: None,
             words: page_words_mm(&page, dpi_x, dpi_y),
@@ -300,6 +334,11 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         ctx.ocr.name(),
         settings.languages
     )];
+    for (index, page) in pages.iter().enumerate() {
+        if page.rotate != 0 {
+            events.push(format!("page {} turned {}° to stand upright", index + 1, page.rotate));
+        }
+    }
     for (index, page) in read.iter().enumerate() {
         if let Some(separator) = &page.separator {
             events.push(format!("page {} is a separator: {}", index + 1, separator_label(separator)));
@@ -391,6 +430,67 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
             ..CommitExtras::default()
         },
     })
+}
+
+/// How far each page must turn clockwise to stand upright (0 for separators, pages the engine
+/// cannot tell, and unsure answers). A failed detection is logged, never fatal: the page is
+/// then read as it is.
+async fn orientations(
+    ctx: &Context,
+    bitmaps: &[PathBuf],
+    separators: &[Option<Separator>],
+    settings: &OcrSettings,
+) -> Vec<u16> {
+    use futures::StreamExt;
+    /// Below this, tesseract's orientation guess is not trusted.
+    const MIN_CONFIDENCE: f32 = 2.0;
+    let mut jobs: Vec<futures::future::BoxFuture<'_, u16>> = Vec::with_capacity(bitmaps.len());
+    for (index, (path, separator)) in bitmaps.iter().zip(separators).enumerate() {
+        let skip = separator.is_some();
+        jobs.push(Box::pin(async move {
+            if skip {
+                return 0;
+            }
+            match ctx.ocr.orientation(path, settings.page_timeout).await {
+                Ok(Some(found)) if found.confidence >= MIN_CONFIDENCE => found.rotate % 360,
+                Ok(_) => 0,
+                Err(error) => {
+                    tracing::warn!(page = index + 1, %error, "page orientation not detected");
+                    0
+                }
+            }
+        }));
+    }
+    futures::stream::iter(jobs)
+        .buffered(settings.parallel.max(1))
+        .collect()
+        .await
+}
+
+/// A grey PNM page turned `degrees` clockwise (90, 180 or 270), as 8-bit PNM (P5).
+fn turn_pnm(bytes: &[u8], degrees: u16, max_pixels: u64) -> Result<Vec<u8>, String> {
+    let page = parse_pnm_limited(bytes, max_pixels).map_err(|error| error.to_string())?;
+    let (width, height) = (page.width as usize, page.height as usize);
+    let pixel = |x: usize, y: usize| page.pixels[y * width + x];
+    let (out_width, out_height) = match degrees {
+        90 | 270 => (height, width),
+        _ => (width, height),
+    };
+    let mut pixels = Vec::with_capacity(width * height);
+    for y in 0..out_height {
+        for x in 0..out_width {
+            pixels.push(match degrees {
+                // Clockwise: the new row y is the old column y, read bottom to top.
+                90 => pixel(y, height - 1 - x),
+                180 => pixel(width - 1 - x, height - 1 - y),
+                270 => pixel(width - 1 - y, x),
+                _ => pixel(x, y),
+            });
+        }
+    }
+    let mut out = format!("P5\n{out_width} {out_height}\n255\n").into_bytes();
+    out.extend_from_slice(&pixels);
+    Ok(out)
 }
 
 /// The searchable PDF, the text and the words of pages `first..=last`.

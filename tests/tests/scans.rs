@@ -192,7 +192,10 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
         );
         dir.join(format!("{out}.png"))
     };
-    let invoice = render("facture-FA-2024-000501.pdf", "invoice");
+    // The invoice went through the scanner upside down.
+    let upright = render("facture-FA-2024-000501.pdf", "invoice");
+    let invoice = dir.join("invoice-upside-down.png");
+    run_ok(tool("convert").arg(&upright).args(["-rotate", "180"]).arg(&invoice));
     let credit = render("avoir-AV-2024-000007.pdf", "credit");
     let letter = render("courrier-divers.pdf", "letter");
     let skewed = dir.join("credit-skewed.png");
@@ -261,5 +264,24 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
         assert!(String::from_utf8_lossy(&list.stdout).contains("ccitt"), "kept as G4");
     }
     assert!(pdftotext(&cat_pdf(&data, letters[1].id)).contains("AV-2024-000007"));
+    // The upside-down invoice was turned before OCR, and its PDF page shows it upright: the
+    // title's word box is in the top third of the page.
+    let shown = run_ok(greffier(&data).args(["show", &batch_doc.id.to_string()]));
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("page 1 turned 180°"), "{shown}");
+    let pdf = cat_pdf(&data, letters[0].id);
+    let bbox = run_ok(tool("pdftotext").arg("-bbox").arg(&pdf).arg("-"));
+    let bbox = String::from_utf8_lossy(&bbox.stdout);
+    let title = bbox
+        .lines()
+        .find(|line| line.contains(">FACTURE<"))
+        .unwrap_or_else(|| panic!("no FACTURE word: {bbox}"));
+    let y_min: f32 = title
+        .split("yMin=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|value| value.parse().ok())
+        .expect("a yMin");
+    assert!(y_min < 842.0 / 3.0, "FACTURE at y {y_min}: {title}");
 }
 

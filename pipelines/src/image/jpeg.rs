@@ -42,6 +42,7 @@ pub(super) fn page(bytes: &[u8], limits: &ImageLimits) -> Result<ImagePage, Imag
         inverted: false,
         data: bytes[..header.end].to_vec(),
         smask: None,
+        rotate: 0,
     })
 }
 

@@ -152,6 +152,10 @@ pub struct ImagePage {
     pub data: Vec<u8>,
     /// An 8-bit alpha channel, Flate-compressed, shown as the image's `/SMask`.
     pub smask: Option<Vec<u8>>,
+    /// Degrees (0, 90, 180, 270) the image must turn clockwise to stand upright (a page
+    /// scanned upside down or sideways): the PDF page is drawn upright with the image turned
+    /// by its matrix, the bytes untouched, and [`PlacedWord`]s are in the upright pixels.
+    pub rotate: u16,
 }
 
 impl ImagePage {
@@ -161,6 +165,20 @@ impl ImagePage {
 
     pub fn height_pt(&self) -> f32 {
         self.height_px as f32 * 72.0 / self.dpi_y
+    }
+
+    /// Whether the upright page is the image on its side (90 or 270 degrees).
+    pub fn sideways(&self) -> bool {
+        matches!(self.rotate % 360, 90 | 270)
+    }
+
+    /// The upright page's width and height, in points.
+    pub fn upright_size_pt(&self) -> (f32, f32) {
+        if self.sideways() {
+            (self.height_pt(), self.width_pt())
+        } else {
+            (self.width_pt(), self.height_pt())
+        }
     }
 
     pub fn encoding_name(&self) -> &'static str {

@@ -38,8 +38,9 @@ pub fn images_to_pdf(pages: &[ImagePage], words: Option<&[Vec<PlacedWord>]>) -> 
     let mut kids = Vec::with_capacity(pages.len());
     for (index, page) in pages.iter().enumerate() {
         let image_id = add_image(&mut doc, page);
-        let (width, height) = (page.width_pt(), page.height_pt());
-        let mut content = format!("q {width:.4} 0 0 {height:.4} 0 0 cm /Im0 Do Q\n");
+        let (image_width, image_height) = (page.width_pt(), page.height_pt());
+        let (width, height) = page.upright_size_pt();
+        let mut content = format!("q {} cm /Im0 Do Q\n", image_matrix(page.rotate, image_width, image_height));
         let mut resources = dictionary! { "XObject" => dictionary! { "Im0" => image_id } };
         if let (Some(words), Some(font_id)) = (words, font_id) {
             text_layer(&mut content, page, &words[index]);
@@ -147,9 +148,28 @@ fn add_image(doc: &mut Document, page: &ImagePage) -> ObjectId {
 }
 
 /// Appends the invisible words of one page to its content stream.
+/// The matrix that draws the image (the unit square) turned `rotate` degrees clockwise on a
+/// page `w` × `h` points before turning (`h` × `w` when on its side).
+fn image_matrix(rotate: u16, w: f32, h: f32) -> String {
+    match rotate % 360 {
+        // The image's right goes down the page, its top goes right.
+        90 => format!("0 {:.4} {h:.4} 0 0 {w:.4}", -w),
+        180 => format!("{:.4} 0 0 {:.4} {w:.4} {h:.4}", -w, -h),
+        // The image's right goes up the page, its top goes left.
+        270 => format!("0 {w:.4} {:.4} 0 {h:.4} 0", -h),
+        _ => format!("{w:.4} 0 0 {h:.4} 0 0"),
+    }
+}
+
 fn text_layer(content: &mut String, page: &ImagePage, words: &[PlacedWord]) {
-    let (sx, sy) = (72.0 / page.dpi_x, 72.0 / page.dpi_y);
-    let page_height = page.height_pt();
+    // Words are in the upright page's pixels: on its side, the axes' resolutions swap.
+    let (dpi_x, dpi_y) = if page.sideways() {
+        (page.dpi_y, page.dpi_x)
+    } else {
+        (page.dpi_x, page.dpi_y)
+    };
+    let (sx, sy) = (72.0 / dpi_x, 72.0 / dpi_y);
+    let page_height = page.upright_size_pt().1;
     content.push_str("BT 3 Tr\n");
     for word in words {
         let codes: Vec<u8> = word.text.chars().map(|ch| windows_1252_byte(ch).unwrap_or(b'?')).collect();

@@ -39,6 +39,7 @@ pub(super) fn page(bytes: &[u8], limits: &ImageLimits) -> Result<ImagePage, Imag
         inverted: false,
         data: Vec::new(),
         smask: None,
+        rotate: 0,
     };
     let passthrough = match header.color_type {
         0 => Some(PageColor::Gray),

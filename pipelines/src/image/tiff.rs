@@ -113,6 +113,7 @@ fn page(
         inverted: false,
         data: Vec::new(),
         smask: None,
+        rotate: 0,
     };
     if let Some(flavour) = ccitt_flavour(&tags) {
         if let [strip] = tags.strips.as_slice() {
