@@ -50,6 +50,8 @@ pub struct OcrConfig {
     pub max_megapixels: u64,
     /// OCR the pages of PDFs that have no text layer (scans to PDF).
     pub pdf_pages: bool,
+    /// Turn pages scanned upside down or sideways upright before OCR (tesseract OSD).
+    pub orientation: bool,
     /// Cut scanned batches into letters at separator sheets.
     pub separators: bool,
     /// Barcode or QR values that mark a separator sheet.
@@ -77,6 +79,7 @@ impl Default for OcrConfig {
             max_pages: defaults.limits.max_pages,
             max_megapixels: defaults.limits.max_pixels / 1_000_000,
             pdf_pages: defaults.pdf_pages,
+            orientation: defaults.orientation,
             separators: true,
             separator_values: separator.barcode_values,
             separator_keys: separator.key_prefixes.into_iter().collect(),
@@ -99,6 +102,7 @@ impl OcrConfig {
         settings.limits.max_pages = self.max_pages.max(1);
         settings.limits.max_pixels = self.max_megapixels.saturating_mul(1_000_000).max(1);
         settings.pdf_pages = self.pdf_pages;
+        settings.orientation = self.orientation;
         settings.separators = self.separators.then(|| pipelines::separator::SeparatorConfig {
             barcode_values: self.separator_values.clone(),
             key_prefixes: self
