@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use storage::{CommitExtras, Document, IndexDoc, NewPart, Status};
+use storage::{Document, IndexDoc, NewPart, Status};
 
 use crate::mail::{explode, Exploded, MailAddress, MailAttachment, MailPolicy, Via};
 use crate::stages::{Outcome, StageError};
@@ -367,14 +367,7 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
         exploded.refused.len(),
         exploded.dropped.len()
     ));
-    Ok(Outcome {
-        finish: Some(status),
-        events,
-        extras: CommitExtras {
-            parts,
-            ..CommitExtras::default()
-        },
-    })
+    Ok(Outcome::split(status, events, parts))
 }
 
 #[cfg(test)]

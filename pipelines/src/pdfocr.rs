@@ -5,7 +5,6 @@
 //! OCR'd.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,11 +17,6 @@ use crate::Context;
 /// The resolution pages are rendered at for OCR.
 const RENDER_DPI: u32 = 300;
 
-/// Courier's advance, ascent and descent in em (AFM): the glyph box extractors report.
-const ADVANCE: f32 = 0.6;
-const ASCENT: f32 = 0.629;
-const DESCENT: f32 = 0.157;
-
 /// What OCR made of a PDF's pages without text.
 pub(crate) struct PdfOcr {
     /// The OCR text of each page it read, by 0-based page index.
@@ -30,7 +24,7 @@ pub(crate) struct PdfOcr {
     /// The mean word confidence of each page it read.
     pub confidences: BTreeMap<usize, Option<f32>>,
     /// The words of each page it read, in millimetres from the page's top-left corner.
-    pub words: BTreeMap<usize, Vec<crate::scan::WordMm>>,
+    pub words: BTreeMap<usize, Vec<rules::Word>>,
     /// A copy of the PDF with the invisible text layer; `None` when no page could carry it
     /// (all rotated, say), in which case the text is still used.
     pub searchable: Option<Vec<u8>>,
@@ -156,28 +150,17 @@ fn page_box(doc: &lopdf::Document, page: ObjectId) -> Option<[f32; 4]> {
 fn text_operators(ocr: &OcrPage, crop: [f32; 4]) -> String {
     let scale = 72.0 / RENDER_DPI as f32;
     let mut content = String::from("q BT 3 Tr\n");
-    for word in &ocr.words {
-        let codes: Vec<u8> = word
-            .text
-            .chars()
-            .map(|ch| crate::charset::windows_1252_byte(ch).unwrap_or(b'?'))
-            .collect();
-        if codes.is_empty() || word.width == 0 || word.height == 0 {
-            continue;
-        }
-        let size = word.height as f32 * scale / (ASCENT + DESCENT);
-        let x = crop[0] + word.left as f32 * scale;
-        let baseline = crop[3] - (word.top + word.height) as f32 * scale + DESCENT * size;
-        let stretch = 100.0 * word.width as f32 * scale / (codes.len() as f32 * ADVANCE * size);
-        let _ = write!(
-            content,
-            "/GreffierOcr {size:.3} Tf {stretch:.3} Tz 1 0 0 1 {x:.3} {baseline:.3} Tm <"
-        );
-        for code in codes {
-            let _ = write!(content, "{code:02X}");
-        }
-        content.push_str("> Tj\n");
-    }
+    crate::image::invisible_words(
+        &mut content,
+        "GreffierOcr",
+        ocr.words.iter().map(|word| crate::image::WordBox {
+            text: &word.text,
+            left: crop[0] + word.left as f32 * scale,
+            bottom: crop[3] - (word.top + word.height) as f32 * scale,
+            width: word.width as f32 * scale,
+            height: word.height as f32 * scale,
+        }),
+    );
     content.push_str("ET Q\n");
     content
 }

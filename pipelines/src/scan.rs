@@ -20,7 +20,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use storage::{CommitExtras, Document, NewPart, Status};
+use storage::{Document, NewPart, Status};
 
 use crate::image::{image_pages, images_to_pdf, page_as_pnm, ImageKind, ImageLimits, PlacedWord};
 use crate::separator::{page_separator, parse_pnm_limited, Separator, SeparatorConfig};
@@ -60,24 +60,14 @@ impl Default for OcrSettings {
     }
 }
 
-/// An OCR word placed on its page in millimetres from the top-left corner: what the rules'
-/// `zone_mm` keys read. Stored per document as `derived/<id>/words.json`, one list per page.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct WordMm {
-    pub text: String,
-    pub x_mm: f32,
-    pub y_mm: f32,
-    pub width_mm: f32,
-    pub height_mm: f32,
-    pub confidence: f32,
-}
-
-/// The words of an OCR'd page in millimetres, from its pixels at `dpi_x` × `dpi_y`.
-pub(crate) fn page_words_mm(page: &ocr_hooks::OcrPage, dpi_x: f32, dpi_y: f32) -> Vec<WordMm> {
+/// The words of an OCR'd page in millimetres from its top-left corner, from its pixels at
+/// `dpi_x` × `dpi_y`: what the rules' `zone_mm` keys read. Stored per document as
+/// `derived/<id>/words.json`, one list per page.
+pub(crate) fn page_words_mm(page: &ocr_hooks::OcrPage, dpi_x: f32, dpi_y: f32) -> Vec<rules::Word> {
     let (mx, my) = (25.4 / dpi_x.max(1.0), 25.4 / dpi_y.max(1.0));
     page.words
         .iter()
-        .map(|word| WordMm {
+        .map(|word| rules::Word {
             text: word.text.clone(),
             x_mm: word.left as f32 * mx,
             y_mm: word.top as f32 * my,
@@ -92,7 +82,7 @@ pub(crate) fn page_words_mm(page: &ocr_hooks::OcrPage, dpi_x: f32, dpi_y: f32) -
 pub(crate) async fn store_words(
     ctx: &Context,
     doc: &mut Document,
-    pages: &[Vec<WordMm>],
+    pages: &[Vec<rules::Word>],
 ) -> Result<(), StageError> {
     let key = format!("derived/{}/words.json", doc.id);
     let json = serde_json::to_vec(pages)
@@ -106,7 +96,7 @@ pub(crate) async fn store_words(
 pub(crate) async fn load_words(
     ctx: &Context,
     doc: &Document,
-) -> Result<Option<Vec<Vec<WordMm>>>, StageError> {
+) -> Result<Option<Vec<Vec<rules::Word>>>, StageError> {
     let Some(key) = doc.metadata.get("ocr.words") else {
         return Ok(None);
     };
@@ -135,7 +125,7 @@ struct ReadPage {
     separator: Option<Separator>,
     text: String,
     layer: Vec<PlacedWord>,
-    words: Vec<WordMm>,
+    words: Vec<rules::Word>,
     confidence: Option<f32>,
 }
 
@@ -422,14 +412,7 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
     }
     doc.pages = i64::try_from(read.len()).ok();
     events.push(format!("batch cut into {} letters at separator sheets", parts.len()));
-    Ok(Outcome {
-        finish: Some(Status::Split),
-        events,
-        extras: CommitExtras {
-            parts,
-            ..CommitExtras::default()
-        },
-    })
+    Ok(Outcome::split(Status::Split, events, parts))
 }
 
 /// How far each page must turn clockwise to stand upright (0 for separators, pages the engine
@@ -499,7 +482,7 @@ async fn letter_outputs(
     read: std::sync::Arc<Vec<ReadPage>>,
     first: usize,
     last: usize,
-) -> Result<(Vec<u8>, String, Vec<Vec<WordMm>>), StageError> {
+) -> Result<(Vec<u8>, String, Vec<Vec<rules::Word>>), StageError> {
     crate::stages::blocking("pdf writer", move || {
         let range = first..=last;
         let layers: Vec<Vec<PlacedWord>> = read[range.clone()].iter().map(|page| page.layer.clone()).collect();

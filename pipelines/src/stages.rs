@@ -68,6 +68,18 @@ impl Outcome {
             ..Outcome::default()
         }
     }
+
+    /// The document ends here with `status` (split, or review), its parts created with it.
+    pub(crate) fn split(status: Status, events: Vec<String>, parts: Vec<NewPart>) -> Outcome {
+        Outcome {
+            finish: Some(status),
+            events,
+            extras: CommitExtras {
+                parts,
+                ..CommitExtras::default()
+            },
+        }
+    }
 }
 
 /// One step of the pipeline. It may run more than once for a document (crash, retry): it
@@ -577,14 +589,7 @@ impl Stage for Convert {
                 "print run of {pages} pages cut into {} documents by burst rule {burst}",
                 parts.len()
             ));
-            Ok(Outcome {
-                finish: Some(Status::Split),
-                events,
-                extras: CommitExtras {
-                    parts,
-                    ..CommitExtras::default()
-                },
-            })
+            Ok(Outcome::split(Status::Split, events, parts))
         })
     }
 }
@@ -637,7 +642,7 @@ impl Stage for Text {
                         page.clone_from(text);
                     }
                 }
-                let words: Vec<Vec<crate::scan::WordMm>> = (0..pages.len())
+                let words: Vec<Vec<rules::Word>> = (0..pages.len())
                     .map(|index| read.words.get(&index).cloned().unwrap_or_default())
                     .collect();
                 crate::scan::store_words(ctx, doc, &words).await?;
@@ -709,24 +714,7 @@ impl Stage for Extract {
                 .collect();
             let format = doc.format.clone().unwrap_or_default();
             // Scans: the OCR words with their places, for zone_mm keys and key confidences.
-            let words: Option<Vec<Vec<rules::Word>>> =
-                crate::scan::load_words(ctx, doc).await?.map(|pages| {
-                    pages
-                        .into_iter()
-                        .map(|page| {
-                            page.into_iter()
-                                .map(|word| rules::Word {
-                                    text: word.text,
-                                    x_mm: word.x_mm,
-                                    y_mm: word.y_mm,
-                                    width_mm: word.width_mm,
-                                    height_mm: word.height_mm,
-                                    confidence: word.confidence,
-                                })
-                                .collect()
-                        })
-                        .collect()
-                });
+            let words = crate::scan::load_words(ctx, doc).await?;
             let evaluation = ctx.rules.evaluate(&rules::Input {
                 source: &doc.source,
                 format: &format,

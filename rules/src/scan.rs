@@ -7,8 +7,9 @@ use std::ops::Range;
 use regex::Regex;
 
 /// One OCR word of a page: its text, its box in millimetres from the page's
-/// top-left corner, and the OCR engine's confidence (0 to 100).
-#[derive(Debug, Clone, PartialEq)]
+/// top-left corner, and the OCR engine's confidence (0 to 100). The pipeline stores a
+/// scan's words in this form (JSON, one list per page).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Word {
     /// The word as read.
     pub text: String,

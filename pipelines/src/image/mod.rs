@@ -39,6 +39,7 @@ mod png;
 mod tiff;
 
 pub use pdf::images_to_pdf;
+pub(crate) use pdf::{invisible_words, WordBox};
 
 /// Resolution assumed when a file states none (see the module documentation).
 pub const DEFAULT_DPI: f32 = 300.0;

@@ -171,27 +171,52 @@ fn text_layer(content: &mut String, page: &ImagePage, words: &[PlacedWord]) {
     let (sx, sy) = (72.0 / dpi_x, 72.0 / dpi_y);
     let page_height = page.upright_size_pt().1;
     content.push_str("BT 3 Tr\n");
+    invisible_words(
+        content,
+        "F0",
+        words.iter().map(|word| WordBox {
+            text: &word.text,
+            left: word.left * sx,
+            bottom: page_height - (word.top + word.height) * sy,
+            width: word.width * sx,
+            height: word.height * sy,
+        }),
+    );
+    content.push_str("ET\n");
+}
+
+/// One word of an invisible text layer: its box in points, in page space (origin bottom-left).
+pub(crate) struct WordBox<'a> {
+    pub text: &'a str,
+    pub left: f32,
+    pub bottom: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+/// Writes words (inside `BT 3 Tr … ET`) in the Courier font resource `font`, WinAnsi coded,
+/// each sized to its box's height and stretched with Tz to its width, so extractors find them
+/// where the words are on the page.
+pub(crate) fn invisible_words<'a>(content: &mut String, font: &str, words: impl Iterator<Item = WordBox<'a>>) {
     for word in words {
         let codes: Vec<u8> = word.text.chars().map(|ch| windows_1252_byte(ch).unwrap_or(b'?')).collect();
-        let usable = word.width.is_finite() && word.height.is_finite() && word.left.is_finite() && word.top.is_finite();
+        let usable = [word.left, word.bottom, word.width, word.height].iter().all(|v| v.is_finite());
         if codes.is_empty() || !usable || word.width <= 0.0 || word.height <= 0.0 {
             continue;
         }
-        let box_width = word.width * sx;
-        let size = word.height * sy / (ASCENT + DESCENT);
-        let baseline = page_height - (word.top + word.height) * sy + DESCENT * size;
-        let scale = 100.0 * box_width / (codes.len() as f32 * ADVANCE * size);
+        let size = word.height / (ASCENT + DESCENT);
+        let baseline = word.bottom + DESCENT * size;
+        let scale = 100.0 * word.width / (codes.len() as f32 * ADVANCE * size);
         let _ = write!(
             content,
-            "/F0 {size:.3} Tf {scale:.3} Tz 1 0 0 1 {:.3} {baseline:.3} Tm <",
-            word.left * sx
+            "/{font} {size:.3} Tf {scale:.3} Tz 1 0 0 1 {:.3} {baseline:.3} Tm <",
+            word.left
         );
         for code in codes {
             let _ = write!(content, "{code:02X}");
         }
         content.push_str("> Tj\n");
     }
-    content.push_str("ET\n");
 }
 
 /// WinAnsi codes to Unicode, so text extraction does not depend on the reader knowing the
