@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use storage::{Document, NewPart, Status};
 
-use crate::image::{image_pages, images_to_pdf, page_as_pnm, ImageKind, ImageLimits, PlacedWord};
+use crate::image::{
+    image_pages, images_to_pdf, page_as_pnm, ImageError, ImageKind, ImageLimits, ImagePage, PlacedWord,
+};
 use crate::separator::{page_separator, parse_pnm_limited, Separator, SeparatorConfig};
 use crate::stages::{Outcome, StageError};
 use crate::Context;
@@ -203,10 +205,15 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
                 .map_err(|error| StageError::Permanent(format!("unreadable image: {error}")))?;
             let mut bitmaps: Vec<PathBuf> = Vec::with_capacity(pages.len());
             let mut found: Vec<Option<Separator>> = Vec::with_capacity(pages.len());
-            for index in 0..pages.len() {
-                let pnm = page_as_pnm(&bytes, kind, index, &limits).map_err(|error| {
-                    StageError::Permanent(format!("page {}: {error}", index + 1))
-                })?;
+            for (index, page) in pages.iter().enumerate() {
+                let pnm = match page_as_pnm(&bytes, kind, index, &limits) {
+                    Ok(pnm) => pnm,
+                    // A page only PDF readers decode (2-D G3): rendered from its own PDF.
+                    Err(ImageError::Unsupported { .. }) => render_page(page, &dir, index)?,
+                    Err(error) => {
+                        return Err(StageError::Permanent(format!("page {}: {error}", index + 1)))
+                    }
+                };
                 let separator = match &separators {
                     Some(config) => parse_pnm_limited(&pnm, limits.max_pixels)
                         .ok()
@@ -413,6 +420,40 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
     doc.pages = i64::try_from(read.len()).ok();
     events.push(format!("batch cut into {} letters at separator sheets", parts.len()));
     Ok(Outcome::split(Status::Split, events, parts))
+}
+
+/// A page's grey bitmap rendered by poppler from a one-page PDF of it, for the encodings our
+/// decoder does not read (2-D G3, modified Huffman). Blocking: runs `pdftoppm` with a timeout.
+fn render_page(page: &ImagePage, dir: &std::path::Path, index: usize) -> Result<Vec<u8>, StageError> {
+    let pdf = images_to_pdf(std::slice::from_ref(page), None)
+        .map_err(|error| StageError::Permanent(format!("page {}: {error}", index + 1)))?;
+    let input = dir.join(format!("render-{:05}.pdf", index + 1));
+    std::fs::write(&input, pdf)?;
+    let dpi = format!("{:.0}", page.dpi_x.max(page.dpi_y));
+    let mut child = std::process::Command::new("pdftoppm")
+        .args(["-r", &dpi, "-gray"])
+        .arg(&input)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|error| {
+            StageError::Permanent(format!(
+                "page {} needs pdftoppm (poppler-utils) to be read: {error}",
+                index + 1
+            ))
+        })?;
+    let mut pnm = Vec::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        std::io::Read::read_to_end(&mut stdout, &mut pnm)?;
+    }
+    let status = child.wait()?;
+    if !status.success() || pnm.is_empty() {
+        return Err(StageError::Permanent(format!(
+            "page {}: pdftoppm could not render it ({status})",
+            index + 1
+        )));
+    }
+    Ok(pnm)
 }
 
 /// How far each page must turn clockwise to stand upright (0 for separators, pages the engine

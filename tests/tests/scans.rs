@@ -39,7 +39,7 @@ fn cat_pdf(data: &Path, id: i64) -> std::path::PathBuf {
 fn scanned_invoices_become_searchable_pdfs_and_are_filed_from_their_ocr_text() {
     let data = tempfile::tempdir().expect("temp dir");
     import_sample_clients(data.path());
-    let scans = ["facture.jpg", "facture-lzw.tif"];
+    let scans = ["facture.jpg", "facture-lzw.tif", "facture-g3.tif"];
     let mut command = greffier(data.path());
     command.args(["--rules", "samples/rules.toml", "ingest", "--json"]);
     for scan in scans {

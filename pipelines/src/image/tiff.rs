@@ -59,6 +59,13 @@ pub(super) fn bitmap(bytes: &[u8], index: usize, limits: &ImageLimits) -> Result
         decoder.next_image()?;
     }
     let tags = tags(&mut decoder, bytes, index, limits)?;
+    // 2-D G3 and modified Huffman go into a PDF as they are, but the fax decoder reads only
+    // 1-D G3 and G4: decoding them as 1-D would give noise, so say so (the scan pipeline then
+    // renders the page from its PDF instead).
+    let two_d_g3 = tags.compression == CCITT_G3 && tags.t4_options & T4_2D != 0;
+    if two_d_g3 || tags.compression == CCITT_RLE {
+        return Err(unsupported("a bitmap of a 2-d g3 or modified huffman page"));
+    }
     let Some(flavour) = ccitt_flavour(&tags) else {
         let (color, samples, alpha) = decode(&mut decoder, &tags)?;
         return Ok(match (color, samples) {
