@@ -43,8 +43,9 @@ pub struct OcrSettings {
     pub pdf_pages: bool,
     /// Separator sheets that cut a scanned batch into letters; `None` keeps batches whole.
     pub separators: Option<SeparatorConfig>,
-    /// Detect pages scanned upside down or sideways (tesseract OSD) and turn them upright
-    /// before OCR; the PDF shows them upright too, the image bytes untouched.
+    /// Pages OCR reads badly (mean word confidence under 60, or no words) are checked for
+    /// being upside down or sideways (tesseract OSD), turned upright and read again; the PDF
+    /// shows them upright too, the image bytes untouched. Upright pages cost no extra pass.
     pub orientation: bool,
 }
 
@@ -107,6 +108,10 @@ pub(crate) async fn load_words(
         .map_err(|error| StageError::Permanent(format!("ocr words unreadable: {error}")))?;
     Ok(Some(pages))
 }
+
+/// A page whose words OCR read with less mean confidence than this (or no words at all) is
+/// checked for being upside down or sideways.
+const DOUBTFUL_CONFIDENCE: f32 = 60.0;
 
 fn kind_of(format: Option<&str>) -> Option<ImageKind> {
     match format {
@@ -233,10 +238,33 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         return Err(StageError::Permanent("image has no page".into()));
     }
 
-    // Pages scanned upside down or sideways are turned upright before OCR.
+    // OCR every page but the separators, several at once.
+    let readable: Vec<usize> = (0..pages.len()).filter(|&index| found[index].is_none()).collect();
+    let paths: Vec<PathBuf> = readable.iter().map(|&index| bitmaps[index].clone()).collect();
+    let mut results = ocr_hooks::recognize_pages(
+        ctx.ocr.as_ref(),
+        &paths,
+        &settings.languages,
+        settings.page_timeout,
+        settings.parallel.max(1),
+    )
+    .await;
+
+    // Pages scanned upside down or sideways read badly: only those are checked (tesseract
+    // OSD), turned upright and read again, so an upright batch costs no extra pass.
     let mut pages = pages;
     if settings.orientation {
-        let turns = orientations(ctx, &bitmaps, &found, &settings).await;
+        let skip: Vec<bool> = (0..pages.len())
+            .map(|index| match readable.iter().position(|&i| i == index) {
+                Some(position) => !matches!(
+                    &results[position],
+                    Ok(page) if page.mean_confidence().is_none_or(|c| c < DOUBTFUL_CONFIDENCE)
+                ),
+                None => true,
+            })
+            .collect();
+        let turns = orientations(ctx, &bitmaps, &skip, &settings).await;
+        let mut turned: Vec<usize> = Vec::new();
         for (index, turn) in turns.into_iter().enumerate() {
             if turn == 0 {
                 continue;
@@ -255,25 +283,24 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
             if let Some(page) = pages.get_mut(index) {
                 page.rotate = turn;
             }
+            turned.push(index);
+        }
+        let again: Vec<PathBuf> = turned.iter().map(|&index| bitmaps[index].clone()).collect();
+        let reread = ocr_hooks::recognize_pages(
+            ctx.ocr.as_ref(),
+            &again,
+            &settings.languages,
+            settings.page_timeout,
+            settings.parallel.max(1),
+        )
+        .await;
+        for (index, result) in turned.into_iter().zip(reread) {
+            if let Some(position) = readable.iter().position(|&i| i == index) {
+                results[position] = result;
+            }
         }
     }
-
-    // OCR every page but the separators, several at once.
-    let to_read: Vec<PathBuf> = bitmaps
-        .iter()
-        .zip(&found)
-        .filter(|(_, separator)| separator.is_none())
-        .map(|(path, _)| path.clone())
-        .collect();
-    let mut results = ocr_hooks::recognize_pages(
-        ctx.ocr.as_ref(),
-        &to_read,
-        &settings.languages,
-        settings.page_timeout,
-        settings.parallel.max(1),
-    )
-    .await
-    .into_iter();
+    let mut results = results.into_iter();
     let mut read: Vec<ReadPage> = Vec::with_capacity(pages.len());
     for (index, separator) in found.into_iter().enumerate() {
         if separator.is_some() {
@@ -456,21 +483,20 @@ fn render_page(page: &ImagePage, dir: &std::path::Path, index: usize) -> Result<
     Ok(pnm)
 }
 
-/// How far each page must turn clockwise to stand upright (0 for separators, pages the engine
-/// cannot tell, and unsure answers). A failed detection is logged, never fatal: the page is
+/// How far each page must turn clockwise to stand upright (0 for skipped pages, pages the
+/// engine cannot tell, and unsure answers). A failed detection is logged, never fatal: the page is
 /// then read as it is.
 async fn orientations(
     ctx: &Context,
     bitmaps: &[PathBuf],
-    separators: &[Option<Separator>],
+    skip: &[bool],
     settings: &OcrSettings,
 ) -> Vec<u16> {
     use futures::StreamExt;
     /// Below this, tesseract's orientation guess is not trusted.
     const MIN_CONFIDENCE: f32 = 2.0;
     let mut jobs: Vec<futures::future::BoxFuture<'_, u16>> = Vec::with_capacity(bitmaps.len());
-    for (index, (path, separator)) in bitmaps.iter().zip(separators).enumerate() {
-        let skip = separator.is_some();
+    for (index, (path, &skip)) in bitmaps.iter().zip(skip).enumerate() {
         jobs.push(Box::pin(async move {
             if skip {
                 return 0;
