@@ -13,6 +13,13 @@
 #         then the same run is ingested again (it must end as a duplicate). The burst
 #         conversion alone (spool_bench --scs --burst) is timed beside it.
 #
+#   scan  a scanned batch end to end (BENCH_PARTS=scan; not in the default parts): a
+#         BENCH_SCAN_PAGES-page CCITT G4 TIFF at 300 dpi (pdftoppm of samples/pdf, ImageMagick
+#         -compress Group4) through `greffier ingest` (separator check, G4 kept as CCITT, OCR,
+#         searchable PDF, rules, filed), against bare tesseract on the same pages as PGM files
+#         run the same way: `xargs -P$(nproc)` of `OMP_THREAD_LIMIT=1 tesseract PAGE out -l
+#         fra+eng tsv`. Overhead = greffier / tesseract - 1 (goal: at most 5 %).
+#
 #   tests/bench.sh                 # from the repo root
 #   BENCH_PARTS=scs tests/bench.sh
 #
@@ -45,6 +52,7 @@ BENCH_PARTS=${BENCH_PARTS:-"text scs file"}
 BENCH_SIZES=${BENCH_SIZES:-"1000 10000"}
 BENCH_SCS_PAGES=${BENCH_SCS_PAGES:-"1000 10000"}
 BENCH_INVOICES=${BENCH_INVOICES:-"200 2000"}
+BENCH_SCAN_PAGES=${BENCH_SCAN_PAGES:-50}
 ENSCRIPT_LIMIT=${ENSCRIPT_LIMIT:-600}
 ENSCRIPT_SAMPLE=${ENSCRIPT_SAMPLE:-1000}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -67,6 +75,10 @@ command -v pdfinfo >/dev/null || missing+=(poppler-utils)
 [[ -x /usr/bin/time ]] || missing+=(time)
 command -v iconv >/dev/null || missing+=(libc-bin)
 command -v python3 >/dev/null || missing+=(python3-minimal)
+if wants scan; then
+    command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-osd)
+    command -v convert >/dev/null || missing+=(imagemagick)
+fi
 if wants scs || wants file; then
     [[ -f /usr/share/java/jt400.jar ]] || missing+=(libjt400-java)
     command -v javac >/dev/null || missing+=(default-jdk-headless)
@@ -83,7 +95,7 @@ fi
 # --- build --------------------------------------------------------------------------------
 log "building spool_bench and greffier (release)"
 cargo build -j2 --release -p pipelines --example spool_bench >&2
-if wants file; then
+if wants file || wants scan; then
     cargo build -j2 --release -p greffier >&2
 fi
 
@@ -415,8 +427,50 @@ PY
     done
 }
 
+bench_scan() {
+    local dir=$BENCH_DIR/scan-$BENCH_SCAN_PAGES n=$BENCH_SCAN_PAGES
+    mkdir -p "$dir/pages"
+    if [[ ! -s $dir/batch.tif ]]; then
+        log "scan: making a $n-page G4 batch at 300 dpi"
+        local pdf i=0 sources=()
+        for pdf in "$ROOT"/samples/pdf/*.pdf; do
+            pdftoppm -r 300 -gray -singlefile "$pdf" "$dir/src-$i"
+            sources+=("$dir/src-$i.pgm")
+            i=$((i + 1))
+        done
+        rm -f "$dir"/pages/*.pgm
+        for ((i = 0; i < n; i++)); do
+            cp "${sources[$((i % ${#sources[@]}))]}" "$(printf '%s/pages/page-%04d.pgm' "$dir" "$i")"
+        done
+        convert "$dir"/pages/*.pgm -units PixelsPerInch -density 300 -threshold 60% -compress Group4 "$dir/batch.tif"
+        # Bare tesseract reads the very pages greffier gets: the G4 bitmaps, as PGM.
+        rm -f "$dir"/pages/*.pgm
+        convert "$dir/batch.tif" "$dir/pages/page-%04d.pgm"
+    fi
+    log "scan: bare tesseract on $n pages, $(nproc) at a time"
+    rm -rf "$dir/out" && mkdir -p "$dir/out"
+    local start end bare_secs ours_secs data
+    start=$(now_ns)
+    ls "$dir"/pages/*.pgm | xargs -P"$(nproc)" -I{} sh -c 'OMP_THREAD_LIMIT=1 tesseract "$1" "$2/$(basename "$1" .pgm)" -l fra+eng tsv >/dev/null 2>&1' _ {} "$dir/out"
+    end=$(now_ns)
+    bare_secs=$(secs "$start" "$end")
+    data=$dir/data
+    rm -rf "$data"
+    "$GREFFIER" --data "$data" records import client "$ROOT/samples/clients.csv" --map code=CODE,name=RAISON_SOCIALE >/dev/null
+    log "scan: greffier ingest of the $n-page batch"
+    start=$(now_ns)
+    /usr/bin/time -v -o "$dir/greffier.time" "$GREFFIER" --data "$data" --rules "$ROOT/samples/rules.toml" ingest --json "$dir/batch.tif" >"$dir/ingest.json"
+    end=$(now_ns)
+    ours_secs=$(secs "$start" "$end")
+    local overhead
+    overhead=$(awk -v a="$ours_secs" -v b="$bare_secs" 'BEGIN { printf "%+.1f %%", (a / b - 1) * 100 }')
+    scan_rows+=("| $n | $bare_secs | $(awk -v n="$n" -v s="$bare_secs" 'BEGIN { printf "%.1f", n * 60 / s }') | $ours_secs | $(awk -v n="$n" -v s="$ours_secs" 'BEGIN { printf "%.1f", n * 60 / s }') | $(rss_mib "$dir/greffier.time") | $overhead |")
+}
+
+scan_rows=()
 for part in $BENCH_PARTS; do
     case $part in
+        scan) bench_scan ;;
         text) bench_text ;;
         scs) bench_scs ;;
         file) bench_file ;;
@@ -485,5 +539,16 @@ if ((${#file_rows[@]})); then
     echo "- fs files/s: empty files the file system created per second in the ingest's TMPDIR just before and after the ingest (1,000 in a new folder); far below ~20,000 means inode allocation is slowed by recent deletions (see the note on ext4 without a journal) and the ingest, which creates ~4 files a document, pays for it."
     echo "- the latest data folder of each size is kept in BENCH_DIR/file-N/ (greffier --data … show ID, search)."
     flat "file greffier" "${file_rss[@]}"
+fi
+if ((${#scan_rows[@]})); then
+    echo
+    echo "### Scanned batch end to end (release binary, SQLite, $(nproc) CPUs)"
+    echo
+    echo "| pages | bare tesseract s | pages/min | greffier ingest s | pages/min | peak RSS MiB | overhead |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for row in "${scan_rows[@]}"; do echo "$row"; done
+    echo
+    echo "- input: the pages of samples/pdf rendered by \`pdftoppm -r 300 -gray\`, repeated, made one CCITT G4 TIFF by ImageMagick; bare tesseract reads the same bitmaps (PGM) with \`xargs -P$(nproc)\` and \`OMP_THREAD_LIMIT=1 tesseract PAGE OUT -l fra+eng tsv\`."
+    echo "- greffier: \`greffier --rules samples/rules.toml ingest --json batch.tif\` from capture to filed: separator check, G4 bitmaps, OCR (tesseract, same languages, $(nproc) at a time), orientation check of badly read pages, searchable PDF, rules, index."
 fi
 for note in "${notes[@]}"; do echo "- $note"; done
