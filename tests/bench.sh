@@ -77,7 +77,7 @@ command -v iconv >/dev/null || missing+=(libc-bin)
 command -v python3 >/dev/null || missing+=(python3-minimal)
 if wants scan; then
     command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-osd)
-    command -v convert >/dev/null || missing+=(imagemagick)
+    [ -x /usr/bin/convert ] || missing+=(imagemagick)
 fi
 if wants scs || wants file; then
     [[ -f /usr/share/java/jt400.jar ]] || missing+=(libjt400-java)

@@ -29,7 +29,7 @@ command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 for lang in fra eng osd; do
   [ -e "/usr/share/tesseract-ocr/5/tessdata/$lang.traineddata" ] || missing+=("tesseract-ocr-$lang")
 done
-command -v convert >/dev/null || missing+=(imagemagick)
+[ -x /usr/bin/convert ] || missing+=(imagemagick)   # the real one: a stand-in may sit in /usr/local/bin
 command -v tiffcp >/dev/null || missing+=(libtiff-tools)
 command -v ocrmypdf >/dev/null || missing+=(ocrmypdf)
 if [ ${#missing[@]} -gt 0 ]; then
