@@ -44,7 +44,6 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     }
     huge.flush().unwrap();
     drop(huge);
-    let shared = e2e::root().join("../shared/samples/ibmi");
     // Was quarantined as "no converter yet" before the SCS interpreter: now two invoices.
     std::fs::copy(
         e2e::root().join("samples/scs/jtopen/scs3812_2invoices_ccsid297.scs"),
@@ -52,7 +51,7 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     )
     .unwrap();
     std::fs::copy(
-        shared.join("afp/fop_invoice_simple.afp"),
+        e2e::root().join("samples/afp/fop_invoice_simple.afp"),
         inbox.join("fop.afp"),
     )
     .unwrap();
