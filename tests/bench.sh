@@ -15,8 +15,8 @@
 #
 #   scan  a scanned batch end to end (BENCH_PARTS=scan; not in the default parts): a
 #         BENCH_SCAN_PAGES-page CCITT G4 TIFF at 300 dpi (pdftoppm of samples/pdf, ImageMagick
-#         -compress Group4) through `greffier ingest` (separator check, G4 kept as CCITT, OCR,
-#         searchable PDF, rules, filed), against bare tesseract on the same pages as PGM files
+#         -compress Group4, tiffcp) through `greffier ingest` (separator check, G4 kept as CCITT, OCR,
+#         searchable PDF, rules, filed), against bare tesseract on the same one-page G4 TIFFs
 #         run the same way: `xargs -P$(nproc)` of `OMP_THREAD_LIMIT=1 tesseract PAGE out -l
 #         fra+eng tsv`. Overhead = greffier / tesseract - 1 (goal: at most 5 %).
 #
@@ -438,20 +438,23 @@ bench_scan() {
             sources+=("$dir/src-$i.pgm")
             i=$((i + 1))
         done
-        rm -f "$dir"/pages/*.pgm
-        for ((i = 0; i < n; i++)); do
-            cp "${sources[$((i % ${#sources[@]}))]}" "$(printf '%s/pages/page-%04d.pgm' "$dir" "$i")"
+        # One G4 page a source, then the batch (ImageMagick's memory policy refuses 50 pages at
+        # once); bare tesseract reads the very same one-page G4 TIFFs.
+        local g4=()
+        for ((i = 0; i < ${#sources[@]}; i++)); do
+            convert "${sources[$i]}" -units PixelsPerInch -density 300 -threshold 60% -compress Group4 "$dir/src-$i.tif"
         done
-        convert "$dir"/pages/*.pgm -units PixelsPerInch -density 300 -threshold 60% -compress Group4 "$dir/batch.tif"
-        # Bare tesseract reads the very pages greffier gets: the G4 bitmaps, as PGM.
-        rm -f "$dir"/pages/*.pgm
-        convert "$dir/batch.tif" "$dir/pages/page-%04d.pgm"
+        rm -f "$dir"/pages/*
+        for ((i = 0; i < n; i++)); do
+            cp "$dir/src-$((i % ${#sources[@]})).tif" "$(printf '%s/pages/page-%04d.tif' "$dir" "$i")"
+        done
+        tiffcp "$dir"/pages/*.tif "$dir/batch.tif"
     fi
     log "scan: bare tesseract on $n pages, $(nproc) at a time"
     rm -rf "$dir/out" && mkdir -p "$dir/out"
     local start end bare_secs ours_secs data
     start=$(now_ns)
-    ls "$dir"/pages/*.pgm | xargs -P"$(nproc)" -I{} sh -c 'OMP_THREAD_LIMIT=1 tesseract "$1" "$2/$(basename "$1" .pgm)" -l fra+eng tsv >/dev/null 2>&1' _ {} "$dir/out"
+    ls "$dir"/pages/*.tif | xargs -P"$(nproc)" -I{} sh -c 'OMP_THREAD_LIMIT=1 tesseract "$1" "$2/$(basename "$1" .tif)" -l fra+eng tsv >/dev/null 2>&1' _ {} "$dir/out"
     end=$(now_ns)
     bare_secs=$(secs "$start" "$end")
     data=$dir/data
@@ -548,7 +551,7 @@ if ((${#scan_rows[@]})); then
     echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for row in "${scan_rows[@]}"; do echo "$row"; done
     echo
-    echo "- input: the pages of samples/pdf rendered by \`pdftoppm -r 300 -gray\`, repeated, made one CCITT G4 TIFF by ImageMagick; bare tesseract reads the same bitmaps (PGM) with \`xargs -P$(nproc)\` and \`OMP_THREAD_LIMIT=1 tesseract PAGE OUT -l fra+eng tsv\`."
+    echo "- input: the pages of samples/pdf rendered by \`pdftoppm -r 300 -gray\`, made CCITT G4 by ImageMagick, repeated and joined by \`tiffcp\` into one TIFF; bare tesseract reads the same one-page G4 TIFFs with \`xargs -P$(nproc)\` and \`OMP_THREAD_LIMIT=1 tesseract PAGE OUT -l fra+eng tsv\`."
     echo "- greffier: \`greffier --rules samples/rules.toml ingest --json batch.tif\` from capture to filed: separator check, G4 bitmaps, OCR (tesseract, same languages, $(nproc) at a time), orientation check of badly read pages, searchable PDF, rules, index."
 fi
 for note in "${notes[@]}"; do echo "- $note"; done
