@@ -43,7 +43,8 @@ pub struct OcrSettings {
     pub pdf_pages: bool,
     /// Separator sheets that cut a scanned batch into letters; `None` keeps batches whole.
     pub separators: Option<SeparatorConfig>,
-    /// Pages OCR reads badly (mean word confidence under 60, or no words) are checked for
+    /// Pages OCR reads badly (mean word confidence under 60, no words, or mostly words taller
+    /// than wide) are checked for
     /// being upside down or sideways (tesseract OSD), turned upright and read again; the PDF
     /// shows them upright too, the image bytes untouched. Upright pages cost no extra pass.
     pub orientation: bool,
@@ -112,6 +113,17 @@ pub(crate) async fn load_words(
 /// A page whose words OCR read with less mean confidence than this (or no words at all) is
 /// checked for being upside down or sideways.
 const DOUBTFUL_CONFIDENCE: f32 = 60.0;
+
+/// Whether a page may be upside down or sideways: OCR found no words, read them with little
+/// confidence, or found mostly words taller than wide (lines read down a page on its side).
+fn read_badly(page: &ocr_hooks::OcrPage) -> bool {
+    if page.mean_confidence().is_none_or(|c| c < DOUBTFUL_CONFIDENCE) {
+        return true;
+    }
+    let long: Vec<_> = page.words.iter().filter(|w| w.text.chars().count() >= 3).collect();
+    let standing = long.iter().filter(|w| w.height > w.width).count();
+    !long.is_empty() && standing * 2 > long.len()
+}
 
 fn kind_of(format: Option<&str>) -> Option<ImageKind> {
     match format {
@@ -256,10 +268,7 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
     if settings.orientation {
         let skip: Vec<bool> = (0..pages.len())
             .map(|index| match readable.iter().position(|&i| i == index) {
-                Some(position) => !matches!(
-                    &results[position],
-                    Ok(page) if page.mean_confidence().is_none_or(|c| c < DOUBTFUL_CONFIDENCE)
-                ),
+                Some(position) => !matches!(&results[position], Ok(page) if read_badly(page)),
                 None => true,
             })
             .collect();

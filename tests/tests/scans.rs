@@ -197,7 +197,10 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
     let invoice = dir.join("invoice-upside-down.png");
     run_ok(tool("convert").arg(&upright).args(["-rotate", "180"]).arg(&invoice));
     let credit = render("avoir-AV-2024-000007.pdf", "credit");
-    let letter = render("courrier-divers.pdf", "letter");
+    // The letter went through sideways (turned a quarter clockwise).
+    let upright_letter = render("courrier-divers.pdf", "letter");
+    let letter = dir.join("letter-sideways.png");
+    run_ok(tool("convert").arg(&upright_letter).args(["-rotate", "90"]).arg(&letter));
     let skewed = dir.join("credit-skewed.png");
     run_ok(
         tool("convert")
@@ -269,6 +272,21 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
     let shown = run_ok(greffier(&data).args(["show", &batch_doc.id.to_string()]));
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(shown.contains("page 1 turned 180°"), "{shown}");
+    assert!(shown.contains("page 5 turned 270°"), "{shown}");
+    let letter_pdf = cat_pdf(&data, letters[2].id);
+    let info = run_ok(tool("pdfinfo").arg(&letter_pdf));
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let size = info
+        .lines()
+        .find_map(|line| line.strip_prefix("Page size:"))
+        .unwrap_or_default()
+        .to_string();
+    let (width, height) = size
+        .split_whitespace()
+        .filter_map(|word| word.parse::<f32>().ok())
+        .fold((0.0, 0.0), |(w, h), value| if w == 0.0 { (value, h) } else if h == 0.0 { (w, value) } else { (w, h) });
+    assert!(height > width, "the sideways letter stands upright (portrait): {size}");
+    assert!(pdftotext(&letter_pdf).contains("ACME"), "its text layer reads upright");
     let pdf = cat_pdf(&data, letters[0].id);
     let bbox = run_ok(tool("pdftotext").arg("-bbox").arg(&pdf).arg("-"));
     let bbox = String::from_utf8_lossy(&bbox.stdout);
