@@ -459,20 +459,27 @@ fn imap_config(source: &crate::config::SourceConfig) -> anyhow::Result<capture::
         .unwrap_or("tls")
         .parse()
         .map_err(|e: String| anyhow::anyhow!("source {name}: {e}"))?;
-    let password = match (&source.password, &source.password_env, &source.password_file) {
+    let password = match (
+        &source.password,
+        &source.password_env,
+        &source.password_file,
+    ) {
         (Some(password), None, None) => password.clone(),
         (None, Some(variable), None) => std::env::var(variable).with_context(|| {
             format!("source {name}: environment variable {variable} (password_env) is not set")
         })?,
         (None, None, Some(path)) => std::fs::read_to_string(path)
             .with_context(|| {
-                format!("source {name}: cannot read password_file {}", path.display())
+                format!(
+                    "source {name}: cannot read password_file {}",
+                    path.display()
+                )
             })?
             .trim_end_matches(['\r', '\n'])
             .to_string(),
-        (None, None, None) => bail!(
-            "source {name}: an imap source needs password, password_env or password_file"
-        ),
+        (None, None, None) => {
+            bail!("source {name}: an imap source needs password, password_env or password_file")
+        }
         _ => bail!("source {name}: give only one of password, password_env and password_file"),
     };
     let port = source.port.unwrap_or_else(|| security.default_port());

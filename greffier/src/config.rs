@@ -103,16 +103,18 @@ impl OcrConfig {
         settings.limits.max_pixels = self.max_megapixels.saturating_mul(1_000_000).max(1);
         settings.pdf_pages = self.pdf_pages;
         settings.orientation = self.orientation;
-        settings.separators = self.separators.then(|| pipelines::separator::SeparatorConfig {
-            barcode_values: self.separator_values.clone(),
-            key_prefixes: self
-                .separator_keys
-                .iter()
-                .map(|(prefix, key)| (prefix.clone(), key.clone()))
-                .collect(),
-            blank_pages: self.blank_separators,
-            blank_ink_ratio: self.blank_ink_percent / 100.0,
-        });
+        settings.separators = self
+            .separators
+            .then(|| pipelines::separator::SeparatorConfig {
+                barcode_values: self.separator_values.clone(),
+                key_prefixes: self
+                    .separator_keys
+                    .iter()
+                    .map(|(prefix, key)| (prefix.clone(), key.clone()))
+                    .collect(),
+                blank_pages: self.blank_separators,
+                blank_ink_ratio: self.blank_ink_percent / 100.0,
+            });
         settings
     }
 

@@ -77,13 +77,20 @@ fn plus_tag(address: &str) -> Option<&str> {
 }
 
 /// The mail's headers as metadata, shared by the mail and every document cut from it.
-fn header_metadata(exploded: &Exploded, inherited: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn header_metadata(
+    exploded: &Exploded,
+    inherited: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let headers = &exploded.headers;
     let mut metadata = BTreeMap::new();
     let sender = headers.from.first().or(headers.sender.as_ref());
     if let Some(sender) = sender {
         metadata.insert("mail.from".into(), sender.address.trim().to_lowercase());
-        if let Some(name) = sender.name.as_deref().filter(|name| !name.trim().is_empty()) {
+        if let Some(name) = sender
+            .name
+            .as_deref()
+            .filter(|name| !name.trim().is_empty())
+        {
             metadata.insert("mail.from_name".into(), name.trim().to_string());
         }
     }
@@ -99,7 +106,9 @@ fn header_metadata(exploded: &Exploded, inherited: &BTreeMap<String, String>) ->
     }
     // The plus tag of the capture address when the source names it, else of the first
     // recipient that has one.
-    let capture = inherited.get("mail.capture").map(|address| address.to_lowercase());
+    let capture = inherited
+        .get("mail.capture")
+        .map(|address| address.to_lowercase());
     let recipients = || {
         headers
             .delivered_to
@@ -111,7 +120,9 @@ fn header_metadata(exploded: &Exploded, inherited: &BTreeMap<String, String>) ->
     let on_capture = capture.as_deref().and_then(|capture| {
         recipients().find_map(|address| {
             let tag = plus_tag(address)?;
-            let base = address.to_lowercase().replacen(&format!("+{}", tag.to_lowercase()), "", 1);
+            let base = address
+                .to_lowercase()
+                .replacen(&format!("+{}", tag.to_lowercase()), "", 1);
             (base == capture).then_some(tag)
         })
     });
@@ -250,20 +261,21 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let headers = header_metadata(&exploded, &inherited);
-    doc.metadata.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    doc.metadata
+        .extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
 
     let mut events = Vec::new();
     let mut parts = Vec::new();
     for attachment in &exploded.attachments {
-        let original = ctx.blobs.store_original(attachment.bytes.as_slice()).await?;
+        let original = ctx
+            .blobs
+            .store_original(attachment.bytes.as_slice())
+            .await?;
         let mut metadata = child_metadata(&inherited, &headers, attachment);
         metadata.insert("mail.depth".into(), (depth + 1).to_string());
         events.push(format!(
             "attachment {} ({}, {} bytes, part {})",
-            attachment.safe_name,
-            attachment.content_type,
-            original.size,
-            attachment.path
+            attachment.safe_name, attachment.content_type, original.size, attachment.path
         ));
         parts.push(NewPart {
             index: parts.len() + 1,
@@ -292,7 +304,10 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
         metadata.insert("mail.part".into(), "body".into());
         metadata.insert("mail.via".into(), "body".into());
         metadata.insert("mail.depth".into(), (depth + 1).to_string());
-        events.push(format!("message body as a document ({} bytes)", original.size));
+        events.push(format!(
+            "message body as a document ({} bytes)",
+            original.size
+        ));
         parts.push(NewPart {
             index: parts.len() + 1,
             source_path: Some(format!("{} › message.txt", doc.source_path)),
@@ -303,7 +318,11 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
         });
     }
     for refused in &exploded.refused {
-        events.push(format!("refused {}: {}", part_label(&refused.name, &refused.path), refused.reason));
+        events.push(format!(
+            "refused {}: {}",
+            part_label(&refused.name, &refused.path),
+            refused.reason
+        ));
     }
     for dropped in &exploded.dropped {
         events.push(format!(
@@ -316,18 +335,13 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
         events.push(format!("mail warning: {warning}"));
     }
     if !exploded.refused.is_empty() {
-        doc.problems.extend(
-            exploded
-                .refused
-                .iter()
-                .map(|refused| {
-                    format!(
-                        "attachment {} refused: {}",
-                        part_label(&refused.name, &refused.path),
-                        refused.reason
-                    )
-                }),
-        );
+        doc.problems.extend(exploded.refused.iter().map(|refused| {
+            format!(
+                "attachment {} refused: {}",
+                part_label(&refused.name, &refused.path),
+                refused.reason
+            )
+        }));
     }
 
     // A mail with a refused attachment waits in review, with the reasons, for a clerk.

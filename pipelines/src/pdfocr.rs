@@ -166,8 +166,12 @@ fn text_operators(ocr: &OcrPage, crop: [f32; 4]) -> String {
 }
 
 /// A copy of the PDF with each OCR'd page's words laid over it, invisibly.
-fn overlay(pdf: &[u8], read: &[(usize, OcrPage)]) -> Result<(Option<Vec<u8>>, Vec<String>), String> {
-    let mut doc = lopdf::Document::load_mem(pdf).map_err(|error| error.to_string().to_lowercase())?;
+fn overlay(
+    pdf: &[u8],
+    read: &[(usize, OcrPage)],
+) -> Result<(Option<Vec<u8>>, Vec<String>), String> {
+    let mut doc =
+        lopdf::Document::load_mem(pdf).map_err(|error| error.to_string().to_lowercase())?;
     let page_ids: Vec<ObjectId> = doc.get_pages().into_values().collect();
     let font = doc.add_object(dictionary! {
         "Type" => "Font",

@@ -23,7 +23,8 @@ use std::time::Duration;
 use storage::{Document, NewPart, Status};
 
 use crate::image::{
-    image_pages, images_to_pdf, page_as_pnm, ImageError, ImageKind, ImageLimits, ImagePage, PlacedWord,
+    image_pages, images_to_pdf, page_as_pnm, ImageError, ImageKind, ImageLimits, ImagePage,
+    PlacedWord,
 };
 use crate::separator::{page_separator, parse_pnm_limited, Separator, SeparatorConfig};
 use crate::stages::{Outcome, StageError};
@@ -117,10 +118,17 @@ const DOUBTFUL_CONFIDENCE: f32 = 60.0;
 /// Whether a page may be upside down or sideways: OCR found no words, read them with little
 /// confidence, or found mostly words taller than wide (lines read down a page on its side).
 fn read_badly(page: &ocr_hooks::OcrPage) -> bool {
-    if page.mean_confidence().is_none_or(|c| c < DOUBTFUL_CONFIDENCE) {
+    if page
+        .mean_confidence()
+        .is_none_or(|c| c < DOUBTFUL_CONFIDENCE)
+    {
         return true;
     }
-    let long: Vec<_> = page.words.iter().filter(|w| w.text.chars().count() >= 3).collect();
+    let long: Vec<_> = page
+        .words
+        .iter()
+        .filter(|w| w.text.chars().count() >= 3)
+        .collect();
     let standing = long.iter().filter(|w| w.height > w.width).count();
     !long.is_empty() && standing * 2 > long.len()
 }
@@ -208,7 +216,10 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
     let settings = ctx.settings.ocr.clone();
     let bytes = std::sync::Arc::new(ctx.blobs.get(&key).await?);
     // A letter cut from a batch is never cut again.
-    let separators = settings.separators.clone().filter(|_| doc.parent_id.is_none());
+    let separators = settings
+        .separators
+        .clone()
+        .filter(|_| doc.parent_id.is_none());
 
     // The pages as PDF can hold them, a plain grey bitmap of each for the OCR engine, and
     // which pages are separator sheets.
@@ -228,7 +239,10 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
                     // A page only PDF readers decode (2-D G3): rendered from its own PDF.
                     Err(ImageError::Unsupported { .. }) => render_page(page, &dir, index)?,
                     Err(error) => {
-                        return Err(StageError::Permanent(format!("page {}: {error}", index + 1)))
+                        return Err(StageError::Permanent(format!(
+                            "page {}: {error}",
+                            index + 1
+                        )))
                     }
                 };
                 let separator = match &separators {
@@ -251,8 +265,13 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
     }
 
     // OCR every page but the separators, several at once.
-    let readable: Vec<usize> = (0..pages.len()).filter(|&index| found[index].is_none()).collect();
-    let paths: Vec<PathBuf> = readable.iter().map(|&index| bitmaps[index].clone()).collect();
+    let readable: Vec<usize> = (0..pages.len())
+        .filter(|&index| found[index].is_none())
+        .collect();
+    let paths: Vec<PathBuf> = readable
+        .iter()
+        .map(|&index| bitmaps[index].clone())
+        .collect();
     let mut results = ocr_hooks::recognize_pages(
         ctx.ocr.as_ref(),
         &paths,
@@ -323,7 +342,10 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
             continue;
         }
         let Some(result) = results.next() else {
-            return Err(StageError::Transient(format!("ocr gave no result for page {}", index + 1)));
+            return Err(StageError::Transient(format!(
+                "ocr gave no result for page {}",
+                index + 1
+            )));
         };
         let page = result.map_err(|error| {
             let message = format!("ocr of page {}: {error}", index + 1);
@@ -369,12 +391,20 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
     )];
     for (index, page) in pages.iter().enumerate() {
         if page.rotate != 0 {
-            events.push(format!("page {} turned {}° to stand upright", index + 1, page.rotate));
+            events.push(format!(
+                "page {} turned {}° to stand upright",
+                index + 1,
+                page.rotate
+            ));
         }
     }
     for (index, page) in read.iter().enumerate() {
         if let Some(separator) = &page.separator {
-            events.push(format!("page {} is a separator: {}", index + 1, separator_label(separator)));
+            events.push(format!(
+                "page {} is a separator: {}",
+                index + 1,
+                separator_label(separator)
+            ));
         }
     }
     let letters = letters(&read);
@@ -388,7 +418,8 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
 
     // One letter: the document itself.
     if letters.len() == 1 && read.iter().all(|page| page.separator.is_none()) {
-        let (pdf, text, words) = letter_outputs(pages.clone(), read.clone(), 0, read.len() - 1).await?;
+        let (pdf, text, words) =
+            letter_outputs(pages.clone(), read.clone(), 0, read.len() - 1).await?;
         let pdf_key = format!("derived/{}/document.pdf", doc.id);
         let text_key = format!("derived/{}/text.txt", doc.id);
         ctx.blobs.put(&pdf_key, pdf).await?;
@@ -397,7 +428,11 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         doc.text_key = Some(text_key);
         doc.pages = i64::try_from(read.len()).ok();
         store_words(ctx, doc, &words).await?;
-        confidence_metadata(&mut doc.metadata, read.iter().map(|page| page.confidence), &mut events);
+        confidence_metadata(
+            &mut doc.metadata,
+            read.iter().map(|page| page.confidence),
+            &mut events,
+        );
         events.push("searchable pdf: the scan with its ocr words laid over it".into());
         return Ok(Outcome {
             events,
@@ -412,12 +447,16 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         let (pdf, text, words) =
             letter_outputs(pages.clone(), read.clone(), letter.first, letter.last).await?;
         let base = format!("derived/{}/part-{index:05}", doc.id);
-        let (pdf_key, text_key, words_key) =
-            (format!("{base}.pdf"), format!("{base}.txt"), format!("{base}.words.json"));
+        let (pdf_key, text_key, words_key) = (
+            format!("{base}.pdf"),
+            format!("{base}.txt"),
+            format!("{base}.words.json"),
+        );
         ctx.blobs.put(&pdf_key, pdf).await?;
         ctx.blobs.put(&text_key, text.into_bytes()).await?;
-        let json = serde_json::to_vec(&words)
-            .map_err(|error| StageError::Permanent(format!("cannot write the ocr words: {error}")))?;
+        let json = serde_json::to_vec(&words).map_err(|error| {
+            StageError::Permanent(format!("cannot write the ocr words: {error}"))
+        })?;
         ctx.blobs.put(&words_key, json).await?;
         let mut metadata = doc.metadata.clone();
         metadata.insert("ocr.words".into(), words_key);
@@ -428,7 +467,9 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         let mut ignored = Vec::new();
         confidence_metadata(
             &mut metadata,
-            read[letter.first..=letter.last].iter().map(|page| page.confidence),
+            read[letter.first..=letter.last]
+                .iter()
+                .map(|page| page.confidence),
             &mut ignored,
         );
         events.push(format!(
@@ -438,7 +479,11 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
             if letter.keys.is_empty() {
                 String::new()
             } else {
-                let keys: Vec<String> = letter.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let keys: Vec<String> = letter
+                    .keys
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 format!(" ({})", keys.join(", "))
             }
         ));
@@ -454,13 +499,20 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         });
     }
     doc.pages = i64::try_from(read.len()).ok();
-    events.push(format!("batch cut into {} letters at separator sheets", parts.len()));
+    events.push(format!(
+        "batch cut into {} letters at separator sheets",
+        parts.len()
+    ));
     Ok(Outcome::split(Status::Split, events, parts))
 }
 
 /// A page's grey bitmap rendered by poppler from a one-page PDF of it, for the encodings our
 /// decoder does not read (2-D G3, modified Huffman). Blocking: runs `pdftoppm` with a timeout.
-fn render_page(page: &ImagePage, dir: &std::path::Path, index: usize) -> Result<Vec<u8>, StageError> {
+fn render_page(
+    page: &ImagePage,
+    dir: &std::path::Path,
+    index: usize,
+) -> Result<Vec<u8>, StageError> {
     let pdf = images_to_pdf(std::slice::from_ref(page), None)
         .map_err(|error| StageError::Permanent(format!("page {}: {error}", index + 1)))?;
     let input = dir.join(format!("render-{:05}.pdf", index + 1));
@@ -561,7 +613,10 @@ async fn letter_outputs(
 ) -> Result<(Vec<u8>, String, Vec<Vec<rules::Word>>), StageError> {
     crate::stages::blocking("pdf writer", move || {
         let range = first..=last;
-        let layers: Vec<Vec<PlacedWord>> = read[range.clone()].iter().map(|page| page.layer.clone()).collect();
+        let layers: Vec<Vec<PlacedWord>> = read[range.clone()]
+            .iter()
+            .map(|page| page.layer.clone())
+            .collect();
         let pdf = images_to_pdf(&pages[range.clone()], Some(&layers))
             .map_err(|error| StageError::Permanent(format!("cannot write the pdf: {error}")))?;
         let text = read[range.clone()]

@@ -66,7 +66,10 @@ impl Default for SeparatorConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Separator {
     /// A barcode with a configured value or prefix; `key` is `(key, value)` for a prefix.
-    Barcode { value: String, key: Option<(String, String)> },
+    Barcode {
+        value: String,
+        key: Option<(String, String)>,
+    },
     /// A blank page, with its measured share of dark pixels.
     Blank { ink_ratio: f32 },
 }
@@ -99,7 +102,11 @@ impl GrayImage {
     /// A bitmap from its luma bytes; `None` when the length does not match the size.
     pub fn new(width: u32, height: u32, pixels: Vec<u8>) -> Option<GrayImage> {
         let expected = (width as usize).checked_mul(height as usize)?;
-        (pixels.len() == expected).then_some(GrayImage { width, height, pixels })
+        (pixels.len() == expected).then_some(GrayImage {
+            width,
+            height,
+            pixels,
+        })
     }
 
     /// Whether `pixels` holds exactly `width * height` bytes.
@@ -124,7 +131,11 @@ impl GrayImage {
                 pixels.push(((sum + 2) / 4) as u8);
             }
         }
-        GrayImage { width: w as u32, height: h as u32, pixels }
+        GrayImage {
+            width: w as u32,
+            height: h as u32,
+            pixels,
+        }
     }
 }
 
@@ -156,19 +167,32 @@ pub fn parse_pnm_limited(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, Sep
     }
     let pixels = u64::from(width) * u64::from(height);
     if pixels == 0 || pixels > max_pixels {
-        return Err(SeparatorError::Size { width, height, limit: max_pixels });
+        return Err(SeparatorError::Size {
+            width,
+            height,
+            limit: max_pixels,
+        });
     }
     let (w, h) = (width as usize, height as usize);
     let data = &bytes[header.at..];
     let row_bytes = if bitmap { w.div_ceil(8) } else { w };
     let expected = row_bytes * h;
     if data.len() < expected {
-        return Err(SeparatorError::Truncated { expected, got: data.len() });
+        return Err(SeparatorError::Truncated {
+            expected,
+            got: data.len(),
+        });
     }
     let pixels = if bitmap {
         let mut pixels = Vec::with_capacity(w * h);
         for row in data[..expected].chunks_exact(row_bytes) {
-            pixels.extend((0..w).map(|x| if row[x / 8] & (0x80 >> (x % 8)) != 0 { 0 } else { 255 }));
+            pixels.extend((0..w).map(|x| {
+                if row[x / 8] & (0x80 >> (x % 8)) != 0 {
+                    0
+                } else {
+                    255
+                }
+            }));
         }
         pixels
     } else if maxval == 255 {
@@ -177,7 +201,11 @@ pub fn parse_pnm_limited(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, Sep
         let scale = |v: u8| ((u32::from(v.min(maxval as u8)) * 255 + maxval / 2) / maxval) as u8;
         data[..expected].iter().map(|&v| scale(v)).collect()
     };
-    Ok(GrayImage { width, height, pixels })
+    Ok(GrayImage {
+        width,
+        height,
+        pixels,
+    })
 }
 
 /// The PNM header reader: decimal numbers between whitespace and `#` comments.
@@ -239,7 +267,10 @@ pub fn page_separator(page: &GrayImage, config: &SeparatorConfig) -> Option<Sepa
 /// What a barcode value means under `config`: a separator (with its key), or nothing.
 pub fn barcode_separator(value: &str, config: &SeparatorConfig) -> Option<Separator> {
     if config.barcode_values.iter().any(|wanted| wanted == value) {
-        return Some(Separator::Barcode { value: value.to_owned(), key: None });
+        return Some(Separator::Barcode {
+            value: value.to_owned(),
+            key: None,
+        });
     }
     config.key_prefixes.iter().find_map(|(prefix, key)| {
         let rest = value.strip_prefix(prefix.as_str())?;

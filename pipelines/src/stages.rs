@@ -610,7 +610,7 @@ impl Stage for Text {
         Box::pin(async move {
             if doc.text_key.is_some() {
                 return Ok(Outcome::next(vec![
-                    "text from the conversion (spool layout, or ocr of a scan)".into()
+                    "text from the conversion (spool layout, or ocr of a scan)".into(),
                 ]));
             }
             let pdf_key = doc
@@ -621,8 +621,7 @@ impl Stage for Text {
             let pages = {
                 let bytes = bytes.clone();
                 blocking("pdf reader", move || {
-                    pdf_pages_text(&bytes)
-                        .map_err(|error| StageError::Permanent(error.to_string()))
+                    pdf_pages_text(&bytes).map_err(|error| StageError::Permanent(error.to_string()))
                 })
                 .await?
             };

@@ -107,7 +107,12 @@ impl Worker {
 
     /// Runs a stage while renewing the document's lease every third of it, so a long stage
     /// (a big scan batch) is never taken over by another worker while it is still at work.
-    async fn run_leased<T>(&self, doc_id: i64, lease_ms: i64, work: impl std::future::Future<Output = T>) -> T {
+    async fn run_leased<T>(
+        &self,
+        doc_id: i64,
+        lease_ms: i64,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
         let period = (self.ctx.settings.lease / 3).max(std::time::Duration::from_millis(100));
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tokio::pin!(work);
@@ -152,10 +157,11 @@ impl Worker {
             let _entered = span.enter();
             let timeout = stage.timeout(&self.ctx.settings, &doc);
             let result = self
-                .run_leased(doc.id, lease_ms, tokio::time::timeout(
-                    timeout,
-                    stage.run(&self.ctx, &mut doc),
-                ))
+                .run_leased(
+                    doc.id,
+                    lease_ms,
+                    tokio::time::timeout(timeout, stage.run(&self.ctx, &mut doc)),
+                )
                 .await;
             match result {
                 Ok(Ok(outcome)) => {
@@ -166,9 +172,7 @@ impl Worker {
                 }
                 Ok(Err(error)) => self.fail(&doc, &stage_name, error).await,
                 Err(_) => {
-                    let error = StageError::Transient(format!(
-                        "stage timed out after {timeout:?}"
-                    ));
+                    let error = StageError::Transient(format!("stage timed out after {timeout:?}"));
                     self.fail(&doc, &stage_name, error).await;
                 }
             }

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pipelines::image::{image_pages, images_to_pdf, page_as_pnm, ImageError, ImageKind, ImageLimits, PlacedWord};
+use pipelines::image::{
+    image_pages, images_to_pdf, page_as_pnm, ImageError, ImageKind, ImageLimits, PlacedWord,
+};
 
 fn scans() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/scans")
@@ -18,12 +20,21 @@ fn tool(name: &str) -> PathBuf {
         .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file());
-    found.unwrap_or_else(|| panic!("`{name}` is missing: install poppler-utils, qpdf and imagemagick"))
+    found.unwrap_or_else(|| {
+        panic!("`{name}` is missing: install poppler-utils, qpdf and imagemagick")
+    })
 }
 
 fn run(program: &str, args: &[&str]) -> Vec<u8> {
-    let output = Command::new(tool(program)).args(args).output().expect("tool runs");
-    assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(tool(program))
+        .args(args)
+        .output()
+        .expect("tool runs");
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output.stdout
 }
 
@@ -60,7 +71,11 @@ fn pdfimages_list(pdf: &Path) -> Vec<Listed> {
 
 /// Page sizes in points from pdfinfo.
 fn page_sizes(pdf: &Path) -> Vec<(f32, f32)> {
-    let out = String::from_utf8(run("pdfinfo", &["-f", "1", "-l", "9999", pdf.to_str().unwrap()])).unwrap();
+    let out = String::from_utf8(run(
+        "pdfinfo",
+        &["-f", "1", "-l", "9999", pdf.to_str().unwrap()],
+    ))
+    .unwrap();
     out.lines()
         .filter(|line| line.starts_with("Page") && line.contains("size:"))
         .map(|line| {
@@ -92,21 +107,34 @@ fn parse_pgm(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     }
     assert_eq!(fields[0], "P5");
     assert_eq!(fields[3], "255");
-    (fields[1].parse().unwrap(), fields[2].parse().unwrap(), bytes[at + 1..].to_vec())
+    (
+        fields[1].parse().unwrap(),
+        fields[2].parse().unwrap(),
+        bytes[at + 1..].to_vec(),
+    )
 }
 
 /// ImageMagick's decoding of one frame of an image file, as 8-bit grey.
 fn magick_gray(file: &Path, frame: usize) -> (u32, u32, Vec<u8>) {
     let convert = ["convert-im6.q16", "convert"]
         .into_iter()
-        .find(|name| Command::new(name).arg("-version").output().is_ok_and(|o| o.status.success()))
+        .find(|name| {
+            Command::new(name)
+                .arg("-version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .expect("imagemagick");
     let input = format!("{}[{frame}]", file.display());
     let output = Command::new(convert)
         .args([&input, "-colorspace", "gray", "-depth", "8", "pgm:-"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     parse_pgm(&output.stdout)
 }
 
@@ -114,7 +142,19 @@ fn magick_gray(file: &Path, frame: usize) -> (u32, u32, Vec<u8>) {
 fn rendered_gray(pdf: &Path, page: usize, dpi: f32) -> (u32, u32, Vec<u8>) {
     let page = page.to_string();
     let dpi = dpi.to_string();
-    let out = run("pdftoppm", &["-f", &page, "-l", &page, "-r", &dpi, "-gray", pdf.to_str().unwrap()]);
+    let out = run(
+        "pdftoppm",
+        &[
+            "-f",
+            &page,
+            "-l",
+            &page,
+            "-r",
+            &dpi,
+            "-gray",
+            pdf.to_str().unwrap(),
+        ],
+    );
     parse_pgm(&out)
 }
 
@@ -133,14 +173,28 @@ fn convert(name: &str, kind: ImageKind, words: Option<&[Vec<PlacedWord>]>) -> Co
     if let Some(keep) = std::env::var_os("IMAGES_TEST_KEEP") {
         std::fs::write(Path::new(&keep).join(format!("{name}.pdf")), &pdf_bytes).unwrap();
     }
-    let check = Command::new(tool("qpdf")).args(["--check", pdf.to_str().unwrap()]).output().unwrap();
-    assert!(check.status.success(), "qpdf --check {name}: {}", String::from_utf8_lossy(&check.stdout));
+    let check = Command::new(tool("qpdf"))
+        .args(["--check", pdf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "qpdf --check {name}: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     Converted { _dir: dir, pdf }
 }
 
 /// pdfimages sees `pages` images of the expected encoding, size and resolution, and each
 /// page is pixels ÷ dpi × 72 points.
-fn check_listing(name: &str, kind: ImageKind, encoding: &str, pages: usize, size: (u32, u32), dpi: f32) -> Converted {
+fn check_listing(
+    name: &str,
+    kind: ImageKind,
+    encoding: &str,
+    pages: usize,
+    size: (u32, u32),
+    dpi: f32,
+) -> Converted {
     let converted = convert(name, kind, None);
     let listed = pdfimages_list(&converted.pdf);
     let images: Vec<&Listed> = listed.iter().filter(|row| row.kind == "image").collect();
@@ -149,13 +203,19 @@ fn check_listing(name: &str, kind: ImageKind, encoding: &str, pages: usize, size
         assert_eq!(row.page, index + 1, "{name}");
         assert_eq!(row.encoding, encoding, "{name}: {row:?}");
         assert_eq!((row.width, row.height), size, "{name}");
-        assert!((row.ppi_x - dpi).abs() < 1.0 && (row.ppi_y - dpi).abs() < 1.0, "{name}: {row:?}");
+        assert!(
+            (row.ppi_x - dpi).abs() < 1.0 && (row.ppi_y - dpi).abs() < 1.0,
+            "{name}: {row:?}"
+        );
     }
     let expected = (size.0 as f32 / dpi * 72.0, size.1 as f32 / dpi * 72.0);
     let sizes = page_sizes(&converted.pdf);
     assert_eq!(sizes.len(), pages, "{name}");
     for (w, h) in sizes {
-        assert!((w - expected.0).abs() <= 1.0 && (h - expected.1).abs() <= 1.0, "{name}: {w}x{h} pt, expected {expected:?}");
+        assert!(
+            (w - expected.0).abs() <= 1.0 && (h - expected.1).abs() <= 1.0,
+            "{name}: {w}x{h} pt, expected {expected:?}"
+        );
     }
     converted
 }
@@ -165,10 +225,21 @@ fn check_listing(name: &str, kind: ImageKind, encoding: &str, pages: usize, size
 fn check_pixels(name: &str, converted: &Converted, pages: usize) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("x");
-    run("pdfimages", &["-png", converted.pdf.to_str().unwrap(), root.to_str().unwrap()]);
+    run(
+        "pdfimages",
+        &[
+            "-png",
+            converted.pdf.to_str().unwrap(),
+            root.to_str().unwrap(),
+        ],
+    );
     for page in 0..pages {
         let extracted = dir.path().join(format!("x-{page:03}.png"));
-        assert_eq!(magick_gray(&extracted, 0), magick_gray(&scans().join(name), page), "{name} page {page}");
+        assert_eq!(
+            magick_gray(&extracted, 0),
+            magick_gray(&scans().join(name), page),
+            "{name} page {page}"
+        );
     }
 }
 
@@ -177,93 +248,197 @@ fn check_pixels(name: &str, converted: &Converted, pages: usize) {
 fn check_rendering_like_tiff2pdf(name: &str, converted: &Converted, pages: usize, dpi: f32) {
     let dir = tempfile::tempdir().unwrap();
     let theirs = dir.path().join("tiff2pdf.pdf");
-    run("tiff2pdf", &["-o", theirs.to_str().unwrap(), scans().join(name).to_str().unwrap()]);
+    run(
+        "tiff2pdf",
+        &[
+            "-o",
+            theirs.to_str().unwrap(),
+            scans().join(name).to_str().unwrap(),
+        ],
+    );
     for page in 1..=pages {
-        assert_eq!(rendered_gray(&converted.pdf, page, dpi), rendered_gray(&theirs, page, dpi), "{name} page {page}");
+        assert_eq!(
+            rendered_gray(&converted.pdf, page, dpi),
+            rendered_gray(&theirs, page, dpi),
+            "{name} page {page}"
+        );
     }
 }
 
 #[test]
 fn multi_page_g4_tiff_is_embedded_as_it_is() {
-    let converted = check_listing("invoices-g4.tif", ImageKind::Tiff, "ccitt", 3, (2481, 3508), 300.0);
+    let converted = check_listing(
+        "invoices-g4.tif",
+        ImageKind::Tiff,
+        "ccitt",
+        3,
+        (2481, 3508),
+        300.0,
+    );
     check_pixels("invoices-g4.tif", &converted, 3);
     check_rendering_like_tiff2pdf("invoices-g4.tif", &converted, 3, 300.0);
     // The strips of the file, byte for byte.
     let bytes = std::fs::read(scans().join("invoices-g4.tif")).unwrap();
     let pages = image_pages(&bytes, ImageKind::Tiff, &ImageLimits::default()).unwrap();
     assert!(pages.iter().all(|page| page.encoding_name() == "ccitt-g4"));
-    assert!(pages.iter().all(|page| memchr::memmem::find(&bytes, &page.data).is_some()));
+    assert!(pages
+        .iter()
+        .all(|page| memchr::memmem::find(&bytes, &page.data).is_some()));
 }
 
 #[test]
 fn g4_tiff_in_strips_is_re_encoded_as_one_g4_stream() {
-    let converted = check_listing("invoices-g4-strips.tif", ImageKind::Tiff, "ccitt", 3, (2481, 3508), 300.0);
+    let converted = check_listing(
+        "invoices-g4-strips.tif",
+        ImageKind::Tiff,
+        "ccitt",
+        3,
+        (2481, 3508),
+        300.0,
+    );
     check_pixels("invoices-g4-strips.tif", &converted, 3);
     check_rendering_like_tiff2pdf("invoices-g4-strips.tif", &converted, 3, 300.0);
 }
 
 #[test]
 fn real_g4_scan_min_is_white() {
-    let converted = check_listing("8071_093.3B.tif", ImageKind::Tiff, "ccitt", 1, (3312, 2550), 300.0);
+    let converted = check_listing(
+        "8071_093.3B.tif",
+        ImageKind::Tiff,
+        "ccitt",
+        1,
+        (3312, 2550),
+        300.0,
+    );
     check_pixels("8071_093.3B.tif", &converted, 1);
     check_rendering_like_tiff2pdf("8071_093.3B.tif", &converted, 1, 300.0);
 }
 
 #[test]
 fn g4_tiff_with_fill_order_2_is_bit_reversed() {
-    let converted = check_listing("facture-g4-lsb.tif", ImageKind::Tiff, "ccitt", 1, (2481, 3508), 300.0);
+    let converted = check_listing(
+        "facture-g4-lsb.tif",
+        ImageKind::Tiff,
+        "ccitt",
+        1,
+        (2481, 3508),
+        300.0,
+    );
     check_pixels("facture-g4-lsb.tif", &converted, 1);
     check_rendering_like_tiff2pdf("facture-g4-lsb.tif", &converted, 1, 300.0);
 }
 
 #[test]
 fn g3_2d_tiff_is_embedded_as_it_is() {
-    let converted = check_listing("facture-g3.tif", ImageKind::Tiff, "ccitt", 1, (2481, 3508), 300.0);
+    let converted = check_listing(
+        "facture-g3.tif",
+        ImageKind::Tiff,
+        "ccitt",
+        1,
+        (2481, 3508),
+        300.0,
+    );
     check_pixels("facture-g3.tif", &converted, 1);
     check_rendering_like_tiff2pdf("facture-g3.tif", &converted, 1, 300.0);
 }
 
 #[test]
 fn g3_tiff_in_strips_is_re_encoded() {
-    let converted = check_listing("facture-g3-strips.tif", ImageKind::Tiff, "ccitt", 1, (1654, 2339), 200.0);
+    let converted = check_listing(
+        "facture-g3-strips.tif",
+        ImageKind::Tiff,
+        "ccitt",
+        1,
+        (1654, 2339),
+        200.0,
+    );
     check_pixels("facture-g3-strips.tif", &converted, 1);
     check_rendering_like_tiff2pdf("facture-g3-strips.tif", &converted, 1, 200.0);
 }
 
 #[test]
 fn lzw_tiff_is_decoded_and_deflated() {
-    let converted = check_listing("facture-lzw.tif", ImageKind::Tiff, "image", 1, (1241, 877), 150.0);
+    let converted = check_listing(
+        "facture-lzw.tif",
+        ImageKind::Tiff,
+        "image",
+        1,
+        (1241, 877),
+        150.0,
+    );
     check_pixels("facture-lzw.tif", &converted, 1);
 }
 
 #[test]
 fn png_idat_goes_in_with_the_predictor() {
-    let converted = check_listing("facture.png", ImageKind::Png, "image", 1, (1240, 585), 150.0);
+    let converted = check_listing(
+        "facture.png",
+        ImageKind::Png,
+        "image",
+        1,
+        (1240, 585),
+        150.0,
+    );
     check_pixels("facture.png", &converted, 1);
 }
 
 #[test]
 fn jpeg_bytes_are_embedded_unchanged() {
-    for (name, size, dpi) in [("facture.jpg", (1241, 877), 150.0), ("facture-rgb.jpg", (827, 585), 100.0)] {
+    for (name, size, dpi) in [
+        ("facture.jpg", (1241, 877), 150.0),
+        ("facture-rgb.jpg", (827, 585), 100.0),
+    ] {
         let converted = check_listing(name, ImageKind::Jpeg, "jpeg", 1, size, dpi);
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("x");
-        run("pdfimages", &["-j", converted.pdf.to_str().unwrap(), root.to_str().unwrap()]);
+        run(
+            "pdfimages",
+            &[
+                "-j",
+                converted.pdf.to_str().unwrap(),
+                root.to_str().unwrap(),
+            ],
+        );
         let extracted = std::fs::read(dir.path().join("x-000.jpg")).unwrap();
-        assert_eq!(extracted, std::fs::read(scans().join(name)).unwrap(), "{name}");
+        assert_eq!(
+            extracted,
+            std::fs::read(scans().join(name)).unwrap(),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn adobe_cmyk_jpeg_is_not_shown_inverted() {
-    let converted = check_listing("facture-cmyk.jpg", ImageKind::Jpeg, "jpeg", 1, (414, 292), 50.0);
-    let out = run("pdftoppm", &["-scale-to-x", "414", "-scale-to-y", "292", "-gray", converted.pdf.to_str().unwrap()]);
+    let converted = check_listing(
+        "facture-cmyk.jpg",
+        ImageKind::Jpeg,
+        "jpeg",
+        1,
+        (414, 292),
+        50.0,
+    );
+    let out = run(
+        "pdftoppm",
+        &[
+            "-scale-to-x",
+            "414",
+            "-scale-to-y",
+            "292",
+            "-gray",
+            converted.pdf.to_str().unwrap(),
+        ],
+    );
     let (w, h, rendered) = parse_pgm(&out);
     let (mw, mh, original) = magick_gray(&scans().join("facture-cmyk.jpg"), 0);
     assert_eq!((w, h), (mw, mh));
     // CMYK to grey differs between the two (no colour management here): the mean difference
     // stays small, an inverted image would be ~200 levels off.
-    let total: u64 = rendered.iter().zip(&original).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+    let total: u64 = rendered
+        .iter()
+        .zip(&original)
+        .map(|(a, b)| u64::from(a.abs_diff(*b)))
+        .sum();
     let mean = total / rendered.len() as u64;
     assert!(mean < 24, "mean difference {mean}");
 }
@@ -281,7 +456,11 @@ fn pnm_bitmaps_match_imagemagick() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("page.pnm");
         std::fs::write(&file, pnm).unwrap();
-        assert_eq!(magick_gray(&file, 0), magick_gray(&scans().join(name), page), "{name}");
+        assert_eq!(
+            magick_gray(&file, 0),
+            magick_gray(&scans().join(name), page),
+            "{name}"
+        );
     }
     // JPEG: another decoder, so within a few levels.
     let bytes = std::fs::read(scans().join("facture.jpg")).unwrap();
@@ -289,7 +468,12 @@ fn pnm_bitmaps_match_imagemagick() {
     let (w, h, ours) = parse_pgm(&pnm);
     let (mw, mh, theirs) = magick_gray(&scans().join("facture.jpg"), 0);
     assert_eq!((w, h), (mw, mh));
-    let worst = ours.iter().zip(&theirs).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    let worst = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
     assert!(worst <= 8, "jpeg differs by {worst}");
 }
 
@@ -309,19 +493,40 @@ fn text_layer_words_are_where_they_were_placed() {
     ];
     let placed: Vec<PlacedWord> = words
         .iter()
-        .map(|&(text, left, top, width, height)| PlacedWord { text: text.to_owned(), left, top, width, height })
+        .map(|&(text, left, top, width, height)| PlacedWord {
+            text: text.to_owned(),
+            left,
+            top,
+            width,
+            height,
+        })
         .collect();
     let mut per_page = vec![placed; 1];
     per_page.extend([Vec::new(), Vec::new()]);
     let converted = convert("invoices-g4.tif", ImageKind::Tiff, Some(&per_page));
     let pdf = converted.pdf.to_str().unwrap();
     let text = String::from_utf8(run("pdftotext", &["-f", "1", "-l", "1", pdf, "-"])).unwrap();
-    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
-    assert_eq!(lines, ["Facture n° FA-2024-000501", "Échéance réglée à Besançon", "«cœur» 15,00€"], "{text}");
-    let html = String::from_utf8(run("pdftotext", &["-bbox", "-f", "1", "-l", "1", pdf, "-"])).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "Facture n° FA-2024-000501",
+            "Échéance réglée à Besançon",
+            "«cœur» 15,00€"
+        ],
+        "{text}"
+    );
+    let html =
+        String::from_utf8(run("pdftotext", &["-bbox", "-f", "1", "-l", "1", pdf, "-"])).unwrap();
     let scale = 72.0 / 300.0;
     for (text, left, top, width, height) in words {
-        let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let escaped = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         let line = html
             .lines()
             .find(|line| line.contains(&format!(">{escaped}</word>")))
@@ -330,10 +535,18 @@ fn text_layer_words_are_where_they_were_placed() {
             let start = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
             line[start..].split('"').next().unwrap().parse().unwrap()
         };
-        let expected = [left * scale, top * scale, (left + width) * scale, (top + height) * scale];
+        let expected = [
+            left * scale,
+            top * scale,
+            (left + width) * scale,
+            (top + height) * scale,
+        ];
         let found = [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")];
         for (e, f) in expected.iter().zip(found) {
-            assert!((e - f).abs() <= 2.0, "{text}: found {found:?}, placed {expected:?}");
+            assert!(
+                (e - f).abs() <= 2.0,
+                "{text}: found {found:?}, placed {expected:?}"
+            );
         }
     }
 }
@@ -368,7 +581,12 @@ fn handmade_tiff(width: u32, height: u32, looped: bool) -> Vec<u8> {
 #[test]
 fn hostile_inputs_are_clear_errors() {
     let limits = ImageLimits::default();
-    let huge = image_pages(&handmade_tiff(100_000, 100_000, false), ImageKind::Tiff, &limits).unwrap_err();
+    let huge = image_pages(
+        &handmade_tiff(100_000, 100_000, false),
+        ImageKind::Tiff,
+        &limits,
+    )
+    .unwrap_err();
     assert!(matches!(huge, ImageError::TooManyPixels { .. }), "{huge}");
     let looped = image_pages(&handmade_tiff(8, 8, true), ImageKind::Tiff, &limits).unwrap_err();
     println!("loop: {looped}");
@@ -385,7 +603,12 @@ fn hostile_inputs_are_clear_errors() {
             let error = image_pages(&bytes[..cut], kind, &limits).unwrap_err();
             println!("{name} cut at {cut}: {error}");
             let message = error.to_string();
-            assert!(message == message.to_lowercase() || message.contains("IDAT") || message.contains("IEND"), "{message}");
+            assert!(
+                message == message.to_lowercase()
+                    || message.contains("IDAT")
+                    || message.contains("IEND"),
+                "{message}"
+            );
         }
     }
     // Found by fuzzing: a G4 page 65535 pixels wide in strips overflowed the fax encoder.
@@ -394,7 +617,16 @@ fn hostile_inputs_are_clear_errors() {
     assert!(matches!(error, ImageError::Unsupported { .. }), "{error}");
 
     let bytes = std::fs::read(scans().join("invoices-g4.tif")).unwrap();
-    let few = ImageLimits { max_pages: 2, ..ImageLimits::default() };
-    assert!(matches!(image_pages(&bytes, ImageKind::Tiff, &few), Err(ImageError::TooManyPages { limit: 2 })));
-    assert!(matches!(page_as_pnm(&bytes, ImageKind::Tiff, 3, &limits), Err(ImageError::NoSuchPage { .. })));
+    let few = ImageLimits {
+        max_pages: 2,
+        ..ImageLimits::default()
+    };
+    assert!(matches!(
+        image_pages(&bytes, ImageKind::Tiff, &few),
+        Err(ImageError::TooManyPages { limit: 2 })
+    ));
+    assert!(matches!(
+        page_as_pnm(&bytes, ImageKind::Tiff, 3, &limits),
+        Err(ImageError::NoSuchPage { .. })
+    ));
 }

@@ -252,8 +252,18 @@ async fn commit_in(
             .zip(part.page_last)
             .map(|(first, last)| last - first + 1);
         let (size, original_key, format, blake3) = match &part.original {
-            Some(original) => (original.size, Some(&original.key), None, Some(&original.blake3)),
-            None => (doc.size, doc.original_key.as_ref(), doc.format.as_ref(), None),
+            Some(original) => (
+                original.size,
+                Some(&original.key),
+                None,
+                Some(&original.blake3),
+            ),
+            None => (
+                doc.size,
+                doc.original_key.as_ref(),
+                doc.format.as_ref(),
+                None,
+            ),
         };
         sqlx::query(
             "INSERT INTO documents (source, source_ref, source_path, batch, size, original_key, format, \

@@ -59,7 +59,9 @@ print(json.dumps(out))
 }
 
 fn children_of(docs: &[Document], parent: i64) -> Vec<&Document> {
-    docs.iter().filter(|doc| doc.parent_id == Some(parent)).collect()
+    docs.iter()
+        .filter(|doc| doc.parent_id == Some(parent))
+        .collect()
 }
 
 /// The mail document of a sample file, by its Message-ID (from a folder or from IMAP alike).
@@ -94,7 +96,11 @@ fn assert_sample_filing(data: &Path, docs: &[Document]) {
     let mail = mail_named(docs, "facture-octet-stream.eml");
     assert_eq!(mail.status, Status::Split);
     let parts = children_of(docs, mail.id);
-    assert_eq!(parts.len(), 1, "one attachment, the logo left out: {parts:#?}");
+    assert_eq!(
+        parts.len(),
+        1,
+        "one attachment, the logo left out: {parts:#?}"
+    );
     let invoice = parts[0];
     assert_eq!(invoice.format.as_deref(), Some("pdf"));
     assert_eq!(invoice.status, Status::Filed);
@@ -102,7 +108,10 @@ fn assert_sample_filing(data: &Path, docs: &[Document]) {
         targets(invoice),
         ["client:CL004713", "invoice:FA-2024-000501"]
     );
-    assert_eq!(invoice.metadata["mail.from"], "compta@quincaillerie-dupont.fr");
+    assert_eq!(
+        invoice.metadata["mail.from"],
+        "compta@quincaillerie-dupont.fr"
+    );
     assert_eq!(
         invoice.metadata["mail.attachment"],
         "Facture FA-2024-000501.pdf"
@@ -137,8 +146,10 @@ fn assert_sample_filing(data: &Path, docs: &[Document]) {
     assert_eq!(stranger.status, Status::Review);
     assert_eq!(stranger.doc_type.as_deref(), Some("invoice"));
     assert!(
-        stranger.problems.iter().any(|problem| problem
-            .contains("sender factures@fournisseur-inconnu.example")),
+        stranger
+            .problems
+            .iter()
+            .any(|problem| problem.contains("sender factures@fournisseur-inconnu.example")),
         "{:?}",
         stranger.problems
     );
@@ -208,7 +219,11 @@ fn sample_mails_are_cut_into_attachments_and_filed_by_rules_and_sender_policy() 
         command.arg(root().join("samples/mail").join(file));
     }
     let lines = json_lines(&run_ok(&mut command));
-    assert_eq!(lines.len(), 6, "one line per resulting document: {lines:#?}");
+    assert_eq!(
+        lines.len(),
+        6,
+        "one line per resulting document: {lines:#?}"
+    );
     let docs = documents(data.path());
     assert_sample_filing(data.path(), &docs);
     assert_bytes_match_python(data.path(), &docs);
@@ -343,11 +358,15 @@ fn imap_mailbox_is_captured_filed_and_moved_only_once_its_documents_are_safe() {
         "imap: 7 mails captured, exploded and acted on in {:.2} s",
         elapsed.as_secs_f64()
     );
-    wait_for("every attachment to settle", Duration::from_secs(60), || {
-        documents(&data)
-            .iter()
-            .all(|doc| doc.status != Status::Processing)
-    });
+    wait_for(
+        "every attachment to settle",
+        Duration::from_secs(60),
+        || {
+            documents(&data)
+                .iter()
+                .all(|doc| doc.status != Status::Processing)
+        },
+    );
     running.stop();
     let docs = documents(&data);
     assert_sample_filing(&data, &docs);
@@ -357,14 +376,17 @@ fn imap_mailbox_is_captured_filed_and_moved_only_once_its_documents_are_safe() {
         .collect();
     assert_eq!(refused.len(), 1, "{refused:#?}");
     let reason = refused[0].last_error.clone().unwrap_or_default();
-    assert!(reason.contains("1.0 MiB") || reason.contains("limit"), "{reason}");
+    assert!(
+        reason.contains("1.0 MiB") || reason.contains("limit"),
+        "{reason}"
+    );
     let mail = mail_named(&docs, "facture-octet-stream.eml");
-    let by_key: BTreeMap<&str, &String> = mail
-        .metadata
-        .iter()
-        .map(|(k, v)| (k.as_str(), v))
-        .collect();
-    assert_eq!(by_key.get("mail.capture").map(|v| v.as_str()), Some("factures@acme.fr"));
+    let by_key: BTreeMap<&str, &String> =
+        mail.metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    assert_eq!(
+        by_key.get("mail.capture").map(|v| v.as_str()),
+        Some("factures@acme.fr")
+    );
     assert_eq!(by_key.get("imap.folder").map(|v| v.as_str()), Some("INBOX"));
 
     // A restart captures nothing again; a new mail is taken while Greffier waits in IDLE.

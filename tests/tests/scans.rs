@@ -87,7 +87,10 @@ fn a_scan_to_pdf_is_ocrd_and_a_born_digital_pdf_is_not() {
             .arg("-o")
             .arg(&scanned),
     );
-    assert!(pdftotext(&scanned).trim().is_empty(), "no text layer to start with");
+    assert!(
+        pdftotext(&scanned).trim().is_empty(),
+        "no text layer to start with"
+    );
     let born_digital = root().join("samples/pdf/avoir-AV-2024-000007.pdf");
     run_ok(
         greffier(data.path())
@@ -108,7 +111,10 @@ fn a_scan_to_pdf_is_ocrd_and_a_born_digital_pdf_is_not() {
             // The original is kept as it came; the searchable copy is derived.
             assert_ne!(doc.pdf_key, doc.original_key);
         } else {
-            assert!(!shown.contains("ocr"), "a born-digital pdf is not ocr'd: {shown}");
+            assert!(
+                !shown.contains("ocr"),
+                "a born-digital pdf is not ocr'd: {shown}"
+            );
             assert_eq!(doc.pdf_key, doc.original_key);
         }
     }
@@ -195,17 +201,37 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
     // The invoice went through the scanner upside down.
     let upright = render("facture-FA-2024-000501.pdf", "invoice");
     let invoice = dir.join("invoice-upside-down.png");
-    run_ok(tool("convert").arg(&upright).args(["-rotate", "180"]).arg(&invoice));
+    run_ok(
+        tool("convert")
+            .arg(&upright)
+            .args(["-rotate", "180"])
+            .arg(&invoice),
+    );
     let credit = render("avoir-AV-2024-000007.pdf", "credit");
     // The letter went through sideways (turned a quarter clockwise).
     let upright_letter = render("courrier-divers.pdf", "letter");
     let letter = dir.join("letter-sideways.png");
-    run_ok(tool("convert").arg(&upright_letter).args(["-rotate", "90"]).arg(&letter));
+    run_ok(
+        tool("convert")
+            .arg(&upright_letter)
+            .args(["-rotate", "90"])
+            .arg(&letter),
+    );
     let skewed = dir.join("credit-skewed.png");
     run_ok(
         tool("convert")
             .arg(&credit)
-            .args(["-background", "white", "-rotate", "1", "+repage", "-attenuate", "0.2", "+noise", "Gaussian"])
+            .args([
+                "-background",
+                "white",
+                "-rotate",
+                "1",
+                "+repage",
+                "-attenuate",
+                "0.2",
+                "+noise",
+                "Gaussian",
+            ])
             .arg(&skewed),
     );
     let batch = dir.join("batch.tif");
@@ -216,7 +242,17 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
             .arg(&skewed)
             .arg(root().join("samples/separators/sep-qr-client.png"))
             .arg(&letter)
-            .args(["+repage", "-units", "PixelsPerInch", "-density", "150", "-threshold", "60%", "-compress", "Group4"])
+            .args([
+                "+repage",
+                "-units",
+                "PixelsPerInch",
+                "-density",
+                "150",
+                "-threshold",
+                "60%",
+                "-compress",
+                "Group4",
+            ])
             .arg(&batch),
     );
     let config = dir.join("greffier.toml");
@@ -233,22 +269,53 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
             .args(["--rules", "samples/rules.toml", "ingest", "--json"])
             .arg(&batch),
     );
-    eprintln!("5-page g4 batch cut and filed in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "5-page g4 batch cut and filed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let docs = documents(&data);
-    let batch_doc = docs.iter().find(|doc| doc.parent_id.is_none()).expect("the batch");
+    let batch_doc = docs
+        .iter()
+        .find(|doc| doc.parent_id.is_none())
+        .expect("the batch");
     assert_eq!(batch_doc.status, Status::Split, "{batch_doc:#?}");
     let mut letters: Vec<_> = docs.iter().filter(|doc| doc.parent_id.is_some()).collect();
     letters.sort_by_key(|doc| doc.page_first);
     let summary: Vec<(Option<i64>, Option<&str>, Vec<String>, Status)> = letters
         .iter()
-        .map(|doc| (doc.page_first, doc.doc_type.as_deref(), doc.targets.clone(), doc.status))
+        .map(|doc| {
+            (
+                doc.page_first,
+                doc.doc_type.as_deref(),
+                doc.targets.clone(),
+                doc.status,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         [
-            (Some(1), Some("invoice"), vec!["client:CL004713".to_string(), "invoice:FA-2024-000501".to_string()], Status::Filed),
-            (Some(3), Some("credit_note"), vec!["client:CL004711".to_string()], Status::Filed),
-            (Some(5), Some("letter-for-client"), vec!["client:CL004712".to_string()], Status::Filed),
+            (
+                Some(1),
+                Some("invoice"),
+                vec![
+                    "client:CL004713".to_string(),
+                    "invoice:FA-2024-000501".to_string()
+                ],
+                Status::Filed
+            ),
+            (
+                Some(3),
+                Some("credit_note"),
+                vec!["client:CL004711".to_string()],
+                Status::Filed
+            ),
+            (
+                Some(5),
+                Some("letter-for-client"),
+                vec!["client:CL004712".to_string()],
+                Status::Filed
+            ),
         ],
         "{letters:#?}"
     );
@@ -264,7 +331,10 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
             .map(str::trim);
         assert_eq!(pages, Some("1"), "{info}");
         let list = run_ok(tool("pdfimages").arg("-list").arg(&pdf));
-        assert!(String::from_utf8_lossy(&list.stdout).contains("ccitt"), "kept as G4");
+        assert!(
+            String::from_utf8_lossy(&list.stdout).contains("ccitt"),
+            "kept as G4"
+        );
     }
     assert!(pdftotext(&cat_pdf(&data, letters[1].id)).contains("AV-2024-000007"));
     // The upside-down invoice was turned before OCR, and its PDF page shows it upright: the
@@ -284,9 +354,23 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
     let (width, height) = size
         .split_whitespace()
         .filter_map(|word| word.parse::<f32>().ok())
-        .fold((0.0, 0.0), |(w, h), value| if w == 0.0 { (value, h) } else if h == 0.0 { (w, value) } else { (w, h) });
-    assert!(height > width, "the sideways letter stands upright (portrait): {size}");
-    assert!(pdftotext(&letter_pdf).contains("ACME"), "its text layer reads upright");
+        .fold((0.0, 0.0), |(w, h), value| {
+            if w == 0.0 {
+                (value, h)
+            } else if h == 0.0 {
+                (w, value)
+            } else {
+                (w, h)
+            }
+        });
+    assert!(
+        height > width,
+        "the sideways letter stands upright (portrait): {size}"
+    );
+    assert!(
+        pdftotext(&letter_pdf).contains("ACME"),
+        "its text layer reads upright"
+    );
     let pdf = cat_pdf(&data, letters[0].id);
     let bbox = run_ok(tool("pdftotext").arg("-bbox").arg(&pdf).arg("-"));
     let bbox = String::from_utf8_lossy(&bbox.stdout);
@@ -302,4 +386,3 @@ fn a_g4_batch_with_two_separator_sheets_ends_as_three_letters_filed_by_text_and_
         .expect("a yMin");
     assert!(y_min < 842.0 / 3.0, "FACTURE at y {y_min}: {title}");
 }
-

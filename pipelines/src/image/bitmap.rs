@@ -13,17 +13,33 @@ use super::ImageError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Bitmap {
     /// Rows of `(width + 7) / 8` bytes, most significant bit first, 1 = black (as PBM).
-    Bilevel { width: u32, height: u32, data: Vec<u8> },
+    Bilevel {
+        width: u32,
+        height: u32,
+        data: Vec<u8>,
+    },
     /// One byte a pixel, 0 = black.
-    Gray { width: u32, height: u32, data: Vec<u8> },
+    Gray {
+        width: u32,
+        height: u32,
+        data: Vec<u8>,
+    },
 }
 
 impl Bitmap {
     /// PNM: P4 for bi-level, P5 for grey.
     pub(super) fn to_pnm(&self) -> Vec<u8> {
         let (magic, width, height, data) = match self {
-            Bitmap::Bilevel { width, height, data } => ("P4", width, height, data),
-            Bitmap::Gray { width, height, data } => ("P5", width, height, data),
+            Bitmap::Bilevel {
+                width,
+                height,
+                data,
+            } => ("P4", width, height, data),
+            Bitmap::Gray {
+                width,
+                height,
+                data,
+            } => ("P5", width, height, data),
         };
         let mut out = match self {
             Bitmap::Bilevel { .. } => format!("{magic}\n{width} {height}\n").into_bytes(),
@@ -42,11 +58,19 @@ pub(super) fn to_gray(samples: &[u8], channels: usize, alpha: bool) -> Vec<u8> {
         .chunks_exact(stride)
         .map(|pixel| {
             let gray = match channels {
-                3 => (299 * u32::from(pixel[0]) + 587 * u32::from(pixel[1]) + 114 * u32::from(pixel[2])) / 1000,
+                3 => {
+                    (299 * u32::from(pixel[0])
+                        + 587 * u32::from(pixel[1])
+                        + 114 * u32::from(pixel[2]))
+                        / 1000
+                }
                 4 => {
                     let ink = |c: u8| 255 - u32::from(c);
                     let k = ink(pixel[3]);
-                    (299 * ink(pixel[0]) * k / 255 + 587 * ink(pixel[1]) * k / 255 + 114 * ink(pixel[2]) * k / 255) / 1000
+                    (299 * ink(pixel[0]) * k / 255
+                        + 587 * ink(pixel[1]) * k / 255
+                        + 114 * ink(pixel[2]) * k / 255)
+                        / 1000
                 }
                 _ => u32::from(pixel[0]),
             };
@@ -126,7 +150,11 @@ pub(super) fn decode_ccitt(
             break;
         }
     }
-    Ok(Bitmap::Bilevel { width, height, data })
+    Ok(Bitmap::Bilevel {
+        width,
+        height,
+        data,
+    })
 }
 
 /// The `fax` crate counts columns in u16 and adds two positions (found by fuzzing: a 65535
@@ -135,16 +163,28 @@ pub(super) fn decode_ccitt(
 const MAX_CCITT_COLUMNS: u32 = 32767;
 
 fn ccitt_columns(width: u32) -> Result<u16, ImageError> {
-    u16::try_from(width).ok().filter(|_| width <= MAX_CCITT_COLUMNS).ok_or_else(|| ImageError::Unsupported {
-        kind: "tiff",
-        what: format!("ccitt page {width} pixels wide in several strips (at most {MAX_CCITT_COLUMNS})"),
-    })
+    u16::try_from(width)
+        .ok()
+        .filter(|_| width <= MAX_CCITT_COLUMNS)
+        .ok_or_else(|| ImageError::Unsupported {
+            kind: "tiff",
+            what: format!(
+                "ccitt page {width} pixels wide in several strips (at most {MAX_CCITT_COLUMNS})"
+            ),
+        })
 }
 
 fn ccitt_error(flavour: Ccitt) -> ImageError {
     ImageError::Malformed {
         kind: "tiff",
-        what: format!("undecodable {} strip", if flavour == Ccitt::G4 { "ccitt g4" } else { "ccitt g3" }),
+        what: format!(
+            "undecodable {} strip",
+            if flavour == Ccitt::G4 {
+                "ccitt g4"
+            } else {
+                "ccitt g3"
+            }
+        ),
     }
 }
 

@@ -36,7 +36,9 @@ pub(super) fn page(bytes: &[u8], limits: &ImageLimits) -> Result<ImagePage, Imag
         height_px: header.height,
         dpi_x,
         dpi_y,
-        encoding: Encoding::Dct { adobe_inverted: header.adobe && header.components == 4 },
+        encoding: Encoding::Dct {
+            adobe_inverted: header.adobe && header.components == 4,
+        },
         color,
         bits_per_component: 8,
         inverted: false,
@@ -59,9 +61,16 @@ pub(super) fn bitmap(bytes: &[u8], limits: &ImageLimits) -> Result<Bitmap, Image
         what: error.to_string().to_lowercase(),
     })?;
     if data.len() != header.width as usize * header.height as usize {
-        return Err(ImageError::Malformed { kind: "jpeg", what: "decoded size differs from the header".into() });
+        return Err(ImageError::Malformed {
+            kind: "jpeg",
+            what: "decoded size differs from the header".into(),
+        });
     }
-    Ok(Bitmap::Gray { width: header.width, height: header.height, data })
+    Ok(Bitmap::Gray {
+        width: header.width,
+        height: header.height,
+        data,
+    })
 }
 
 fn header(bytes: &[u8]) -> Result<Header, ImageError> {
@@ -85,7 +94,10 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
         if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
             continue;
         }
-        let Some(length) = bytes.get(at..at + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) else {
+        let Some(length) = bytes
+            .get(at..at + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        else {
             return Err(truncated("marker without its length"));
         };
         if length < 2 {
@@ -110,7 +122,9 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
                 frame = Some((width, height, components));
             }
             0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
-                return Err(unsupported("lossless, hierarchical or arithmetic-coded jpeg"));
+                return Err(unsupported(
+                    "lossless, hierarchical or arithmetic-coded jpeg",
+                ));
             }
             0xE0 if segment.starts_with(b"JFIF\0") => jfif = jfif_density(segment),
             0xE1 if segment.starts_with(b"Exif\0\0") => exif = exif_density(&segment[6..]),
@@ -127,7 +141,14 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
     let Some(eoi) = memchr::memmem::rfind(&bytes[at..], &[0xFF, 0xD9]) else {
         return Err(truncated("no end-of-image marker"));
     };
-    Ok(Header { width, height, components, adobe, dpi: jfif.or(exif), end: at + eoi + 2 })
+    Ok(Header {
+        width,
+        height,
+        components,
+        adobe,
+        dpi: jfif.or(exif),
+        end: at + eoi + 2,
+    })
 }
 
 /// JFIF density: units 1 = dots per inch, 2 = per cm, 0 = aspect ratio only.
@@ -154,12 +175,20 @@ fn exif_density(tiff: &[u8]) -> Option<(f64, f64)> {
     };
     let u16_at = |at: usize| {
         let b = tiff.get(at..at + 2)?;
-        Some(if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
+        Some(if big {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        })
     };
     let u32_at = |at: usize| {
         let b = tiff.get(at..at + 4)?;
         let b = [b[0], b[1], b[2], b[3]];
-        Some(if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     };
     let ifd = usize::try_from(u32_at(4)?).ok()?;
     let entries = usize::from(u16_at(ifd)?);
@@ -187,13 +216,22 @@ fn exif_density(tiff: &[u8]) -> Option<(f64, f64)> {
 }
 
 fn unsupported(what: &str) -> ImageError {
-    ImageError::Unsupported { kind: "jpeg", what: what.to_owned() }
+    ImageError::Unsupported {
+        kind: "jpeg",
+        what: what.to_owned(),
+    }
 }
 
 fn malformed(what: &str) -> ImageError {
-    ImageError::Malformed { kind: "jpeg", what: what.to_owned() }
+    ImageError::Malformed {
+        kind: "jpeg",
+        what: what.to_owned(),
+    }
 }
 
 fn truncated(what: &str) -> ImageError {
-    ImageError::Truncated { kind: "jpeg", what: what.to_owned() }
+    ImageError::Truncated {
+        kind: "jpeg",
+        what: what.to_owned(),
+    }
 }

@@ -261,7 +261,8 @@ fn check_pixels(
 
 /// The resolution to use from a stated one, in dots per inch (see the module documentation).
 fn resolution(stated: Option<(f64, f64)>) -> (f32, f32) {
-    let believable = |dpi: f64| dpi.is_finite() && (f64::from(MIN_DPI)..=f64::from(MAX_DPI)).contains(&dpi);
+    let believable =
+        |dpi: f64| dpi.is_finite() && (f64::from(MIN_DPI)..=f64::from(MAX_DPI)).contains(&dpi);
     match stated {
         Some((x, y)) if believable(x) && believable(y) => (x as f32, y as f32),
         _ => (DEFAULT_DPI, DEFAULT_DPI),

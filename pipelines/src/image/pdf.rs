@@ -17,16 +17,25 @@ const DESCENT: f32 = 0.157;
 
 /// The PDF: one page per image, page size from the resolution, the image filling it; with
 /// `words` (one list per page), an invisible text layer at the words' positions.
-pub fn images_to_pdf(pages: &[ImagePage], words: Option<&[Vec<PlacedWord>]>) -> Result<Vec<u8>, ImageError> {
+pub fn images_to_pdf(
+    pages: &[ImagePage],
+    words: Option<&[Vec<PlacedWord>]>,
+) -> Result<Vec<u8>, ImageError> {
     if let Some(words) = words {
         if words.len() != pages.len() {
-            return Err(ImageError::WordPages { words: words.len(), pages: pages.len() });
+            return Err(ImageError::WordPages {
+                words: words.len(),
+                pages: pages.len(),
+            });
         }
     }
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let font_id = words.map(|_| {
-        let to_unicode = doc.add_object(Stream::new(Dictionary::new(), to_unicode_cmap().into_bytes()));
+        let to_unicode = doc.add_object(Stream::new(
+            Dictionary::new(),
+            to_unicode_cmap().into_bytes(),
+        ));
         doc.add_object(dictionary! {
             "Type" => "Font",
             "Subtype" => "Type1",
@@ -40,14 +49,21 @@ pub fn images_to_pdf(pages: &[ImagePage], words: Option<&[Vec<PlacedWord>]>) -> 
         let image_id = add_image(&mut doc, page);
         let (image_width, image_height) = (page.width_pt(), page.height_pt());
         let (width, height) = page.upright_size_pt();
-        let mut content = format!("q {} cm /Im0 Do Q\n", image_matrix(page.rotate, image_width, image_height));
+        let mut content = format!(
+            "q {} cm /Im0 Do Q\n",
+            image_matrix(page.rotate, image_width, image_height)
+        );
         let mut resources = dictionary! { "XObject" => dictionary! { "Im0" => image_id } };
         if let (Some(words), Some(font_id)) = (words, font_id) {
             text_layer(&mut content, page, &words[index]);
             resources.set("Font", dictionary! { "F0" => font_id });
         }
         let content_id = doc.add_object(
-            Stream::new(dictionary! { "Filter" => "FlateDecode" }, deflate(content.as_bytes())).with_compression(false),
+            Stream::new(
+                dictionary! { "Filter" => "FlateDecode" },
+                deflate(content.as_bytes()),
+            )
+            .with_compression(false),
         );
         kids.push(Object::Reference(doc.add_object(dictionary! {
             "Type" => "Page",
@@ -58,11 +74,15 @@ pub fn images_to_pdf(pages: &[ImagePage], words: Option<&[Vec<PlacedWord>]>) -> 
         })));
     }
     let count = kids.len() as i64;
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
     let mut out = Vec::new();
-    doc.save_to(&mut out).map_err(|error| ImageError::Pdf(error.to_string().to_lowercase()))?;
+    doc.save_to(&mut out)
+        .map_err(|error| ImageError::Pdf(error.to_string().to_lowercase()))?;
     Ok(out)
 }
 
@@ -89,7 +109,11 @@ fn add_image(doc: &mut Document, page: &ImagePage) -> ObjectId {
         },
     );
     match page.encoding {
-        Encoding::CcittFax { k, black_is_1, encoded_byte_align } => {
+        Encoding::CcittFax {
+            k,
+            black_is_1,
+            encoded_byte_align,
+        } => {
             dict.set("Filter", "CCITTFaxDecode");
             dict.set(
                 "DecodeParms",
@@ -105,7 +129,10 @@ fn add_image(doc: &mut Document, page: &ImagePage) -> ObjectId {
         Encoding::Dct { adobe_inverted } => {
             dict.set("Filter", "DCTDecode");
             if adobe_inverted {
-                dict.set("Decode", [1, 0, 1, 0, 1, 0, 1, 0].map(Object::Integer).to_vec());
+                dict.set(
+                    "Decode",
+                    [1, 0, 1, 0, 1, 0, 1, 0].map(Object::Integer).to_vec(),
+                );
             }
         }
         Encoding::Flate { png_predictor } => {
@@ -197,10 +224,20 @@ pub(crate) struct WordBox<'a> {
 /// Writes words (inside `BT 3 Tr … ET`) in the Courier font resource `font`, WinAnsi coded,
 /// each sized to its box's height and stretched with Tz to its width, so extractors find them
 /// where the words are on the page.
-pub(crate) fn invisible_words<'a>(content: &mut String, font: &str, words: impl Iterator<Item = WordBox<'a>>) {
+pub(crate) fn invisible_words<'a>(
+    content: &mut String,
+    font: &str,
+    words: impl Iterator<Item = WordBox<'a>>,
+) {
     for word in words {
-        let codes: Vec<u8> = word.text.chars().map(|ch| windows_1252_byte(ch).unwrap_or(b'?')).collect();
-        let usable = [word.left, word.bottom, word.width, word.height].iter().all(|v| v.is_finite());
+        let codes: Vec<u8> = word
+            .text
+            .chars()
+            .map(|ch| windows_1252_byte(ch).unwrap_or(b'?'))
+            .collect();
+        let usable = [word.left, word.bottom, word.width, word.height]
+            .iter()
+            .all(|v| v.is_finite());
         if codes.is_empty() || !usable || word.width <= 0.0 || word.height <= 0.0 {
             continue;
         }
@@ -226,7 +263,9 @@ fn to_unicode_cmap() -> String {
     for code in 0x20u8..=0xFF {
         let byte = [code];
         let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&byte);
-        let Some(ch) = text.chars().next() else { continue };
+        let Some(ch) = text.chars().next() else {
+            continue;
+        };
         // Codes WinAnsi leaves undefined decode to the C1 control of the same number.
         if windows_1252_byte(ch) == Some(code) {
             pairs.push((code, ch));

@@ -8,7 +8,9 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 use super::bitmap::{to_gray, Bitmap};
 use super::tiff::split_alpha;
-use super::{check_pixels, deflate, resolution, Encoding, ImageError, ImageLimits, ImagePage, PageColor};
+use super::{
+    check_pixels, deflate, resolution, Encoding, ImageError, ImageLimits, ImagePage, PageColor,
+};
 
 const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
@@ -33,7 +35,9 @@ pub(super) fn page(bytes: &[u8], limits: &ImageLimits) -> Result<ImagePage, Imag
         height_px: header.height,
         dpi_x,
         dpi_y,
-        encoding: Encoding::Flate { png_predictor: true },
+        encoding: Encoding::Flate {
+            png_predictor: true,
+        },
         color: PageColor::Gray,
         bits_per_component: header.bit_depth,
         inverted: false,
@@ -56,7 +60,9 @@ pub(super) fn page(bytes: &[u8], limits: &ImageLimits) -> Result<ImagePage, Imag
         return Ok(page);
     }
     let (color, channels, alpha, samples) = decode(bytes, limits)?;
-    page.encoding = Encoding::Flate { png_predictor: false };
+    page.encoding = Encoding::Flate {
+        png_predictor: false,
+    };
     page.bits_per_component = 8;
     page.color = color;
     if alpha {
@@ -73,16 +79,26 @@ pub(super) fn bitmap(bytes: &[u8], limits: &ImageLimits) -> Result<Bitmap, Image
     let header = header(bytes)?;
     check_pixels(0, header.width, header.height, limits)?;
     let (_, channels, alpha, samples) = decode(bytes, limits)?;
-    Ok(Bitmap::Gray { width: header.width, height: header.height, data: to_gray(&samples, channels, alpha) })
+    Ok(Bitmap::Gray {
+        width: header.width,
+        height: header.height,
+        data: to_gray(&samples, channels, alpha),
+    })
 }
 
 /// Decodes to 8-bit grey or RGB samples, with or without a trailing alpha.
-fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<(PageColor, usize, bool, Vec<u8>), ImageError> {
+fn decode(
+    bytes: &[u8],
+    limits: &ImageLimits,
+) -> Result<(PageColor, usize, bool, Vec<u8>), ImageError> {
     let budget = usize::try_from(limits.max_pixels.saturating_mul(4)).unwrap_or(usize::MAX);
-    let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: budget });
+    let mut decoder =
+        png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: budget });
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(png_error)?;
-    let size = reader.output_buffer_size().ok_or_else(|| malformed("image too large"))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| malformed("image too large"))?;
     let mut samples = vec![0; size];
     let info = reader.next_frame(&mut samples).map_err(png_error)?;
     samples.truncate(info.buffer_size());
@@ -97,8 +113,12 @@ fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<(PageColor, usize, bool,
 
 fn png_error(error: png::DecodingError) -> ImageError {
     match error {
-        png::DecodingError::IoError(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => truncated("cut in a chunk"),
-        png::DecodingError::LimitsExceeded => unsupported("more memory than the pixel limit allows"),
+        png::DecodingError::IoError(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            truncated("cut in a chunk")
+        }
+        png::DecodingError::LimitsExceeded => {
+            unsupported("more memory than the pixel limit allows")
+        }
         other => malformed(&other.to_string().to_lowercase()),
     }
 }
@@ -109,7 +129,12 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
     };
     let mut header: Option<Header> = None;
     loop {
-        let Some((length, kind)) = rest.get(..8).map(|b| (u32::from_be_bytes([b[0], b[1], b[2], b[3]]), [b[4], b[5], b[6], b[7]])) else {
+        let Some((length, kind)) = rest.get(..8).map(|b| {
+            (
+                u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+                [b[4], b[5], b[6], b[7]],
+            )
+        }) else {
             return Err(truncated("no IEND chunk"));
         };
         let length = length as usize;
@@ -122,7 +147,9 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
         rest = &rest[12 + length..];
         match &kind {
             b"IHDR" => {
-                let [w0, w1, w2, w3, h0, h1, h2, h3, bit_depth, color_type, _, _, interlace] = *data else {
+                let [w0, w1, w2, w3, h0, h1, h2, h3, bit_depth, color_type, _, _, interlace] =
+                    *data
+                else {
                     return Err(malformed("IHDR of the wrong size"));
                 };
                 let valid = matches!(
@@ -130,7 +157,9 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
                     (0, 1 | 2 | 4 | 8 | 16) | (2 | 4 | 6, 8 | 16) | (3, 1 | 2 | 4 | 8)
                 );
                 if !valid {
-                    return Err(malformed(&format!("colour type {color_type} with bit depth {bit_depth}")));
+                    return Err(malformed(&format!(
+                        "colour type {color_type} with bit depth {bit_depth}"
+                    )));
                 }
                 header = Some(Header {
                     width: u32::from_be_bytes([w0, w1, w2, w3]),
@@ -149,13 +178,16 @@ fn header(bytes: &[u8]) -> Result<Header, ImageError> {
                     return Err(malformed("first chunk is not IHDR"));
                 };
                 match &kind {
-                    b"PLTE" if data.len() % 3 == 0 && data.len() <= 768 => header.palette = data.to_vec(),
+                    b"PLTE" if data.len() % 3 == 0 && data.len() <= 768 => {
+                        header.palette = data.to_vec()
+                    }
                     b"IDAT" => header.idat.extend_from_slice(data),
                     // Unit 1: pixels per metre; 0: aspect ratio only.
                     b"pHYs" => {
                         if let [x0, x1, x2, x3, y0, y1, y2, y3, 1] = *data {
                             let per_metre = |b: [u8; 4]| f64::from(u32::from_be_bytes(b)) * 0.0254;
-                            header.dpi = Some((per_metre([x0, x1, x2, x3]), per_metre([y0, y1, y2, y3])));
+                            header.dpi =
+                                Some((per_metre([x0, x1, x2, x3]), per_metre([y0, y1, y2, y3])));
                         }
                     }
                     _ => {}
@@ -179,8 +211,17 @@ fn check_inflated_size(idat: &[u8], expected: u64) -> Result<(), ImageError> {
         let consumed = inflater.total_in() as usize;
         let before = inflater.total_out();
         let status = inflater
-            .decompress(&idat[consumed.min(idat.len())..], &mut scratch, FlushDecompress::None)
-            .map_err(|error| malformed(&format!("idat stream: {}", error.to_string().to_lowercase())))?;
+            .decompress(
+                &idat[consumed.min(idat.len())..],
+                &mut scratch,
+                FlushDecompress::None,
+            )
+            .map_err(|error| {
+                malformed(&format!(
+                    "idat stream: {}",
+                    error.to_string().to_lowercase()
+                ))
+            })?;
         if inflater.total_out() > expected {
             return Err(malformed("idat stream holds more rows than the image"));
         }
@@ -199,13 +240,22 @@ fn check_inflated_size(idat: &[u8], expected: u64) -> Result<(), ImageError> {
 }
 
 fn unsupported(what: &str) -> ImageError {
-    ImageError::Unsupported { kind: "png", what: what.to_owned() }
+    ImageError::Unsupported {
+        kind: "png",
+        what: what.to_owned(),
+    }
 }
 
 fn malformed(what: &str) -> ImageError {
-    ImageError::Malformed { kind: "png", what: what.to_owned() }
+    ImageError::Malformed {
+        kind: "png",
+        what: what.to_owned(),
+    }
 }
 
 fn truncated(what: &str) -> ImageError {
-    ImageError::Truncated { kind: "png", what: what.to_owned() }
+    ImageError::Truncated {
+        kind: "png",
+        what: what.to_owned(),
+    }
 }

@@ -8,7 +8,9 @@ use tiff::tags::Tag;
 use tiff::ColorType;
 
 use super::bitmap::{decode_ccitt, encode_g4, to_gray, Bitmap, Ccitt};
-use super::{check_pixels, deflate, resolution, Encoding, ImageError, ImageLimits, ImagePage, PageColor};
+use super::{
+    check_pixels, deflate, resolution, Encoding, ImageError, ImageLimits, ImagePage, PageColor,
+};
 
 const CCITT_RLE: u16 = 2;
 const CCITT_G3: u16 = 3;
@@ -37,7 +39,9 @@ pub(super) fn pages(bytes: &[u8], limits: &ImageLimits) -> Result<Vec<ImagePage>
     let mut pages = Vec::new();
     loop {
         if pages.len() >= limits.max_pages {
-            return Err(ImageError::TooManyPages { limit: limits.max_pages });
+            return Err(ImageError::TooManyPages {
+                limit: limits.max_pages,
+            });
         }
         pages.push(page(&mut decoder, bytes, pages.len(), limits)?);
         if !decoder.more_images() {
@@ -47,14 +51,23 @@ pub(super) fn pages(bytes: &[u8], limits: &ImageLimits) -> Result<Vec<ImagePage>
     }
 }
 
-pub(super) fn bitmap(bytes: &[u8], index: usize, limits: &ImageLimits) -> Result<Bitmap, ImageError> {
+pub(super) fn bitmap(
+    bytes: &[u8],
+    index: usize,
+    limits: &ImageLimits,
+) -> Result<Bitmap, ImageError> {
     let mut decoder = open(bytes, limits)?;
     for count in 0..index {
         if !decoder.more_images() {
-            return Err(ImageError::NoSuchPage { page: index, count: count + 1 });
+            return Err(ImageError::NoSuchPage {
+                page: index,
+                count: count + 1,
+            });
         }
         if count >= limits.max_pages {
-            return Err(ImageError::TooManyPages { limit: limits.max_pages });
+            return Err(ImageError::TooManyPages {
+                limit: limits.max_pages,
+            });
         }
         decoder.next_image()?;
     }
@@ -82,8 +95,17 @@ pub(super) fn bitmap(bytes: &[u8], index: usize, limits: &ImageLimits) -> Result
             (_, Samples::Bits(_)) => return Err(unsupported("1-bit colour")),
         });
     };
-    let Bitmap::Bilevel { width, height, mut data } =
-        decode_ccitt(&tags.strips, flavour, tags.width, tags.height, tags.rows_per_strip)?
+    let Bitmap::Bilevel {
+        width,
+        height,
+        mut data,
+    } = decode_ccitt(
+        &tags.strips,
+        flavour,
+        tags.width,
+        tags.height,
+        tags.rows_per_strip,
+    )?
     else {
         return Err(unsupported("ccitt page"));
     };
@@ -91,13 +113,21 @@ pub(super) fn bitmap(bytes: &[u8], index: usize, limits: &ImageLimits) -> Result
     if tags.black_is_zero {
         data.iter_mut().for_each(|byte| *byte = !*byte);
     }
-    Ok(Bitmap::Bilevel { width, height, data })
+    Ok(Bitmap::Bilevel {
+        width,
+        height,
+        data,
+    })
 }
 
-fn open<'a>(bytes: &'a [u8], limits: &ImageLimits) -> Result<Decoder<Cursor<&'a [u8]>>, ImageError> {
+fn open<'a>(
+    bytes: &'a [u8],
+    limits: &ImageLimits,
+) -> Result<Decoder<Cursor<&'a [u8]>>, ImageError> {
     let mut tiff_limits = Limits::default();
     // 4 bytes a pixel at most once decoded (CMYK 8-bit), 16-bit samples twice that.
-    tiff_limits.decoding_buffer_size = usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
+    tiff_limits.decoding_buffer_size =
+        usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
     Ok(Decoder::new(Cursor::new(bytes))?.with_limits(tiff_limits))
 }
 
@@ -114,7 +144,9 @@ fn page(
         height_px: tags.height,
         dpi_x,
         dpi_y,
-        encoding: Encoding::Flate { png_predictor: false },
+        encoding: Encoding::Flate {
+            png_predictor: false,
+        },
         color: PageColor::Gray,
         bits_per_component: 1,
         inverted: false,
@@ -136,17 +168,28 @@ fn page(
             page.data = strip.clone();
             return Ok(page);
         }
-        let Bitmap::Bilevel { data, .. } =
-            decode_ccitt(&tags.strips, flavour, tags.width, tags.height, tags.rows_per_strip)?
+        let Bitmap::Bilevel { data, .. } = decode_ccitt(
+            &tags.strips,
+            flavour,
+            tags.width,
+            tags.height,
+            tags.rows_per_strip,
+        )?
         else {
             return Err(unsupported("ccitt page"));
         };
-        page.encoding = Encoding::CcittFax { k: -1, black_is_1: tags.black_is_zero, encoded_byte_align: false };
+        page.encoding = Encoding::CcittFax {
+            k: -1,
+            black_is_1: tags.black_is_zero,
+            encoded_byte_align: false,
+        };
         page.data = encode_g4(tags.width, tags.height, &data)?;
         return Ok(page);
     }
     if matches!(tags.compression, CCITT_RLE | CCITT_G3 | CCITT_G4) {
-        return Err(unsupported("ccitt in several strips with 2-d g3 or modified huffman coding"));
+        return Err(unsupported(
+            "ccitt in several strips with 2-d g3 or modified huffman coding",
+        ));
     }
     let (color, samples, alpha) = decode(decoder, &tags)?;
     page.bits_per_component = match samples {
@@ -186,11 +229,21 @@ fn tags(
 ) -> Result<Page, ImageError> {
     let (width, height) = decoder.dimensions()?;
     check_pixels(index, width, height, limits)?;
-    let compression = decoder.find_tag_unsigned::<u16>(Tag::Compression)?.unwrap_or(1);
-    let photometric = decoder.find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)?.unwrap_or(0);
-    let fill_order = decoder.find_tag_unsigned::<u16>(Tag::FillOrder)?.unwrap_or(1);
-    let t4_options = decoder.find_tag_unsigned::<u32>(Tag::Unknown(292))?.unwrap_or(0);
-    let rows_per_strip = decoder.find_tag_unsigned::<u32>(Tag::RowsPerStrip)?.unwrap_or(u32::MAX);
+    let compression = decoder
+        .find_tag_unsigned::<u16>(Tag::Compression)?
+        .unwrap_or(1);
+    let photometric = decoder
+        .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)?
+        .unwrap_or(0);
+    let fill_order = decoder
+        .find_tag_unsigned::<u16>(Tag::FillOrder)?
+        .unwrap_or(1);
+    let t4_options = decoder
+        .find_tag_unsigned::<u32>(Tag::Unknown(292))?
+        .unwrap_or(0);
+    let rows_per_strip = decoder
+        .find_tag_unsigned::<u32>(Tag::RowsPerStrip)?
+        .unwrap_or(u32::MAX);
     let dpi = stated_dpi(decoder)?;
     let mut tags = Page {
         width,
@@ -246,7 +299,10 @@ fn stated_dpi(decoder: &mut Decoder<Cursor<&[u8]>>) -> Result<Option<(f64, f64)>
     let x = decoder.find_tag(Tag::XResolution)?.and_then(rational);
     let y = decoder.find_tag(Tag::YResolution)?.and_then(rational);
     // TIFF's default unit is the inch; 1 means no unit (an aspect ratio only).
-    let per_inch = match decoder.find_tag_unsigned::<u16>(Tag::ResolutionUnit)?.unwrap_or(2) {
+    let per_inch = match decoder
+        .find_tag_unsigned::<u16>(Tag::ResolutionUnit)?
+        .unwrap_or(2)
+    {
         2 => 1.0,
         3 => 2.54,
         _ => return Ok(None),
@@ -311,7 +367,10 @@ fn decode(
             if map.len() != 3 * 256 {
                 return Err(malformed("colour map of the wrong size"));
             }
-            let palette = (0..256).flat_map(|i| [map[i], map[256 + i], map[512 + i]]).map(|v| (v >> 8) as u8).collect();
+            let palette = (0..256)
+                .flat_map(|i| [map[i], map[256 + i], map[512 + i]])
+                .map(|v| (v >> 8) as u8)
+                .collect();
             (PageColor::Indexed(palette), 1, false)
         }
         other => return Err(unsupported(&format!("colour type {other:?}"))),
@@ -335,13 +394,22 @@ pub(super) fn split_alpha(data: &[u8], channels: usize) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn unsupported(what: &str) -> ImageError {
-    ImageError::Unsupported { kind: "tiff", what: what.to_owned() }
+    ImageError::Unsupported {
+        kind: "tiff",
+        what: what.to_owned(),
+    }
 }
 
 fn malformed(what: &str) -> ImageError {
-    ImageError::Malformed { kind: "tiff", what: what.to_owned() }
+    ImageError::Malformed {
+        kind: "tiff",
+        what: what.to_owned(),
+    }
 }
 
 fn truncated(what: &str) -> ImageError {
-    ImageError::Truncated { kind: "tiff", what: what.to_owned() }
+    ImageError::Truncated {
+        kind: "tiff",
+        what: what.to_owned(),
+    }
 }
