@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
         1 => ImageKind::Jpeg,
         _ => ImageKind::Png,
     };
-    let limits = ImageLimits { max_pixels: 4_000_000, max_pages: 16 };
+    let limits = ImageLimits {
+        max_pixels: 4_000_000,
+        max_pages: 16,
+    };
     if let Ok(pages) = image_pages(bytes, kind, &limits) {
         let _ = images_to_pdf(&pages, None);
     }

@@ -13,9 +13,8 @@
 #![no_main]
 
 use capture::lpd::protocol::{
-    check_name, escape, parse_command, parse_control_file, parse_subcommand, Command,
-    ControlFile, DataLength, FileName, ProtocolError, Subcommand, MAX_CONTROL_FILE, MAX_LINE,
-    MAX_NAME,
+    check_name, escape, parse_command, parse_control_file, parse_subcommand, Command, ControlFile,
+    DataLength, FileName, ProtocolError, Subcommand, MAX_CONTROL_FILE, MAX_LINE, MAX_NAME,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -164,8 +163,13 @@ fn check_control_file(bytes: &[u8]) -> Option<ControlFile> {
             let files = control.data_files();
             for (index, file) in files.iter().enumerate() {
                 check_file_name(file);
-                assert!(!files[..index].contains(file), "data_files() repeats a file");
-                let format = control.format_of(file).expect("a printed file has a format");
+                assert!(
+                    !files[..index].contains(file),
+                    "data_files() repeats a file"
+                );
+                let format = control
+                    .format_of(file)
+                    .expect("a printed file has a format");
                 assert!(format.is_ascii_lowercase());
                 if let Some(name) = control.source_name_of(file) {
                     assert!(control.source_names.iter().any(|n| n == name));
@@ -200,7 +204,9 @@ impl<'a> Peer<'a> {
     }
 
     fn take(&mut self, len: u64) -> Option<&'a [u8]> {
-        let len = usize::try_from(len).ok().filter(|&len| len <= self.rest.len())?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= self.rest.len())?;
         let (bytes, rest) = self.rest.split_at(len);
         self.rest = rest;
         Some(bytes)
@@ -224,7 +230,9 @@ fn session(bytes: &[u8]) {
         match subcommand {
             Subcommand::Abort => {}
             Subcommand::ControlFile { len, .. } => {
-                let Some(control) = peer.take(len) else { return };
+                let Some(control) = peer.take(len) else {
+                    return;
+                };
                 if !peer.zero() {
                     return;
                 }

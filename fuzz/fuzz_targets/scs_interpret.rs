@@ -93,7 +93,9 @@ fn check_page(page: &Page, expected_number: usize, hash: &mut DefaultHasher) {
             row + 1
         );
         assert!(
-            line.flags.iter().all(|&flags| flags & !(BOLD | UNDERLINE) == 0),
+            line.flags
+                .iter()
+                .all(|&flags| flags & !(BOLD | UNDERLINE) == 0),
             "page {} row {}: a flag other than BOLD/UNDERLINE was delivered",
             page.number,
             row + 1
@@ -105,7 +107,12 @@ fn check_page(page: &Page, expected_number: usize, hash: &mut DefaultHasher) {
         hash.write(&line.flags);
     }
     let format = &page.format;
-    for value in [format.cpi, format.lpi, format.margin_left, format.margin_top] {
+    for value in [
+        format.cpi,
+        format.lpi,
+        format.margin_left,
+        format.margin_top,
+    ] {
         hash.write_u64(value.map_or(u64::MAX, |v| u64::from(v.to_bits())));
     }
     let (w, h) = format.paper.unwrap_or((f32::NAN, f32::NAN));
@@ -132,8 +139,15 @@ fuzz_target!(|data: &[u8]| {
     });
     // Writing into a Vec cannot fail, and bad input is never an error (it ends in warnings).
     let summary = result.expect("interpret over a slice into a Vec");
-    assert_eq!(summary.pages, delivered, "summary page count vs pages delivered");
-    assert_eq!(summary.pages, writer.pages(), "summary page count vs pages written");
+    assert_eq!(
+        summary.pages, delivered,
+        "summary page count vs pages delivered"
+    );
+    assert_eq!(
+        summary.pages,
+        writer.pages(),
+        "summary page count vs pages written"
+    );
     assert_eq!(summary.bytes, scs.len() as u64, "every byte is read");
     assert!(summary.warnings.len() <= pipelines::scs::MAX_WARNING_KINDS + 1);
     let pdf = writer.finish().expect("finish into a Vec");
@@ -145,15 +159,11 @@ fuzz_target!(|data: &[u8]| {
         let capacity = if first & 0x40 != 0 { 3 } else { 1 };
         let mut pieces = 0;
         let mut pieces_hash = DefaultHasher::new();
-        let pieced = interpret(
-            BufReader::with_capacity(capacity, scs),
-            &options,
-            |page| {
-                pieces += 1;
-                check_page(page, pieces, &mut pieces_hash);
-                Ok(())
-            },
-        )
+        let pieced = interpret(BufReader::with_capacity(capacity, scs), &options, |page| {
+            pieces += 1;
+            check_page(page, pieces, &mut pieces_hash);
+            Ok(())
+        })
         .expect("interpret over a BufReader of a slice");
         assert_eq!(
             pieced, summary,
