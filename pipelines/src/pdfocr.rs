@@ -53,18 +53,8 @@ pub(crate) async fn ocr_pdf_pages(
     tokio::fs::write(&input, pdf.as_slice()).await?;
     let mut bitmaps: Vec<PathBuf> = Vec::with_capacity(pages.len());
     for &page in pages {
-        let number = (page + 1).to_string();
-        let dpi = RENDER_DPI.to_string();
-        // Without an output root, pdftoppm writes the one page to stdout: the output file.
-        let spec = CommandSpec::new(
-            "pdftoppm",
-            ["-r", &dpi, "-gray", "-f", &number, "-l", &number, "{input}"],
-        )
-        .with_timeout(settings.page_timeout);
         let bitmap = work.path().join(format!("page-{:05}.pgm", page + 1));
-        ocr_hooks::run_files(&spec, &input, &bitmap)
-            .await
-            .map_err(|error| hook_error(format!("rendering page {number} for ocr"), error))?;
+        render_page(&input, page + 1, RENDER_DPI, settings.page_timeout, &bitmap).await?;
         bitmaps.push(bitmap);
     }
     let results = ocr_hooks::recognize_pages(
@@ -102,6 +92,28 @@ pub(crate) async fn ocr_pdf_pages(
         searchable,
         skipped,
     })
+}
+
+/// Renders page `number` (1-based) of a PDF file to a grey PNM at `dpi` with poppler's
+/// `pdftoppm`, through `ocr-hooks` (its own process group, killed at `timeout`).
+pub(crate) async fn render_page(
+    pdf: &std::path::Path,
+    number: usize,
+    dpi: u32,
+    timeout: std::time::Duration,
+    bitmap: &std::path::Path,
+) -> Result<(), StageError> {
+    let (number, dpi) = (number.to_string(), dpi.to_string());
+    // Without an output root, pdftoppm writes the one page to stdout: the output file.
+    let spec = CommandSpec::new(
+        "pdftoppm",
+        ["-r", &dpi, "-gray", "-f", &number, "-l", &number, "{input}"],
+    )
+    .with_timeout(timeout);
+    ocr_hooks::run_files(&spec, pdf, bitmap)
+        .await
+        .map_err(|error| hook_error(format!("rendering page {number}"), error))?;
+    Ok(())
 }
 
 fn number(object: &Object) -> Option<f32> {

@@ -23,8 +23,7 @@ use std::time::Duration;
 use storage::{Document, NewPart, Status};
 
 use crate::image::{
-    image_pages, images_to_pdf, page_as_pnm, ImageError, ImageKind, ImageLimits, ImagePage,
-    PlacedWord,
+    image_pages, images_to_pdf, page_as_pnm, ImageError, ImageKind, ImageLimits, PlacedWord,
 };
 use crate::separator::{page_separator, parse_pnm_limited, Separator, SeparatorConfig};
 use crate::stages::{Outcome, StageError};
@@ -196,6 +195,17 @@ fn letters(read: &[ReadPage]) -> Vec<Letter> {
     letters
 }
 
+/// The separator a page's grey bitmap is, when separators are on.
+fn find_separator(
+    pnm: &[u8],
+    config: Option<&SeparatorConfig>,
+    max_pixels: u64,
+) -> Option<Separator> {
+    let config = config?;
+    let page = parse_pnm_limited(pnm, max_pixels).ok()?;
+    page_separator(&page, config)
+}
+
 fn separator_label(separator: &Separator) -> String {
     match separator {
         Separator::Barcode { value, .. } => format!("barcode {value}"),
@@ -225,43 +235,62 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
     // which pages are separator sheets.
     let work = tempfile::tempdir()?;
     let dir = work.path().to_path_buf();
-    let (pages, bitmaps, found) = {
+    let (pages, bitmaps, mut found, unreadable) = {
         let bytes = bytes.clone();
+        let dir = dir.clone();
+        let separators = separators.clone();
         let limits = settings.limits.clone();
         crate::stages::blocking("image reader", move || {
             let pages = image_pages(&bytes, kind, &limits)
                 .map_err(|error| StageError::Permanent(format!("unreadable image: {error}")))?;
             let mut bitmaps: Vec<PathBuf> = Vec::with_capacity(pages.len());
             let mut found: Vec<Option<Separator>> = Vec::with_capacity(pages.len());
-            for (index, page) in pages.iter().enumerate() {
-                let pnm = match page_as_pnm(&bytes, kind, index, &limits) {
-                    Ok(pnm) => pnm,
-                    // A page only PDF readers decode (2-D G3): rendered from its own PDF.
-                    Err(ImageError::Unsupported { .. }) => render_page(page, &dir, index)?,
+            let mut unreadable: Vec<usize> = Vec::new();
+            for index in 0..pages.len() {
+                let path = dir.join(format!("page-{:05}.pnm", index + 1));
+                match page_as_pnm(&bytes, kind, index, &limits) {
+                    Ok(pnm) => {
+                        found.push(find_separator(&pnm, separators.as_ref(), limits.max_pixels));
+                        std::fs::write(&path, pnm)?;
+                    }
+                    // A page only PDF readers decode (2-D G3): rendered from its own PDF below.
+                    Err(ImageError::Unsupported { .. }) => {
+                        found.push(None);
+                        unreadable.push(index);
+                    }
                     Err(error) => {
                         return Err(StageError::Permanent(format!(
                             "page {}: {error}",
                             index + 1
                         )))
                     }
-                };
-                let separator = match &separators {
-                    Some(config) => parse_pnm_limited(&pnm, limits.max_pixels)
-                        .ok()
-                        .and_then(|gray| page_separator(&gray, config)),
-                    None => None,
-                };
-                found.push(separator);
-                let path = dir.join(format!("page-{:05}.pnm", index + 1));
-                std::fs::write(&path, pnm)?;
+                }
                 bitmaps.push(path);
             }
-            Ok((pages, bitmaps, found))
+            Ok((pages, bitmaps, found, unreadable))
         })
         .await?
     };
     if pages.is_empty() {
         return Err(StageError::Permanent("image has no page".into()));
+    }
+    for &index in &unreadable {
+        let pdf = dir.join(format!("page-{:05}.pdf", index + 1));
+        let page = pages[index].clone();
+        let one_page = crate::stages::blocking("pdf writer", move || {
+            images_to_pdf(std::slice::from_ref(&page), None)
+                .map_err(|error| StageError::Permanent(format!("page {}: {error}", index + 1)))
+        })
+        .await?;
+        tokio::fs::write(&pdf, one_page).await?;
+        let dpi = pages[index].dpi_x.max(pages[index].dpi_y).round() as u32;
+        crate::pdfocr::render_page(&pdf, 1, dpi, settings.page_timeout, &bitmaps[index]).await?;
+        let pnm = tokio::fs::read(&bitmaps[index]).await?;
+        let (config, max_pixels) = (separators.clone(), settings.limits.max_pixels);
+        found[index] = crate::stages::blocking("separator finder", move || {
+            Ok(find_separator(&pnm, config.as_ref(), max_pixels))
+        })
+        .await?;
     }
 
     // OCR every page but the separators, several at once.
@@ -504,44 +533,6 @@ pub(crate) async fn convert_scan(ctx: &Context, doc: &mut Document) -> Result<Ou
         parts.len()
     ));
     Ok(Outcome::split(Status::Split, events, parts))
-}
-
-/// A page's grey bitmap rendered by poppler from a one-page PDF of it, for the encodings our
-/// decoder does not read (2-D G3, modified Huffman). Blocking: runs `pdftoppm` with a timeout.
-fn render_page(
-    page: &ImagePage,
-    dir: &std::path::Path,
-    index: usize,
-) -> Result<Vec<u8>, StageError> {
-    let pdf = images_to_pdf(std::slice::from_ref(page), None)
-        .map_err(|error| StageError::Permanent(format!("page {}: {error}", index + 1)))?;
-    let input = dir.join(format!("render-{:05}.pdf", index + 1));
-    std::fs::write(&input, pdf)?;
-    let dpi = format!("{:.0}", page.dpi_x.max(page.dpi_y));
-    let mut child = std::process::Command::new("pdftoppm")
-        .args(["-r", &dpi, "-gray"])
-        .arg(&input)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|error| {
-            StageError::Permanent(format!(
-                "page {} needs pdftoppm (poppler-utils) to be read: {error}",
-                index + 1
-            ))
-        })?;
-    let mut pnm = Vec::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        std::io::Read::read_to_end(&mut stdout, &mut pnm)?;
-    }
-    let status = child.wait()?;
-    if !status.success() || pnm.is_empty() {
-        return Err(StageError::Permanent(format!(
-            "page {}: pdftoppm could not render it ({status})",
-            index + 1
-        )));
-    }
-    Ok(pnm)
 }
 
 /// How far each page must turn clockwise to stand upright (0 for skipped pages, pages the
