@@ -69,13 +69,6 @@ fn address_list(addresses: &[MailAddress]) -> String {
         .join(", ")
 }
 
-/// The tag of a plus address (`capture+C01234@acme.fr` → `C01234`).
-fn plus_tag(address: &str) -> Option<&str> {
-    let (local, _domain) = address.rsplit_once('@')?;
-    let (_, tag) = local.split_once('+')?;
-    (!tag.is_empty()).then_some(tag)
-}
-
 /// The mail's headers as metadata, shared by the mail and every document cut from it.
 fn header_metadata(
     exploded: &Exploded,
@@ -119,14 +112,11 @@ fn header_metadata(
     };
     let on_capture = capture.as_deref().and_then(|capture| {
         recipients().find_map(|address| {
-            let tag = plus_tag(address)?;
-            let base = address
-                .to_lowercase()
-                .replacen(&format!("+{}", tag.to_lowercase()), "", 1);
-            (base == capture).then_some(tag)
+            let tag = rules::plus_tag(address)?;
+            (rules::strip_plus(address).to_lowercase() == capture).then_some(tag)
         })
     });
-    if let Some(tag) = on_capture.or_else(|| recipients().find_map(plus_tag)) {
+    if let Some(tag) = on_capture.or_else(|| recipients().find_map(rules::plus_tag)) {
         metadata.insert("mail.plus".into(), tag.to_string());
     }
     if let Some(subject) = headers.subject.as_deref() {
@@ -387,14 +377,6 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plus_tags_are_read_from_the_local_part() {
-        assert_eq!(plus_tag("capture+C01234@acme.fr"), Some("C01234"));
-        assert_eq!(plus_tag("capture@acme.fr"), None);
-        assert_eq!(plus_tag("capture+@acme.fr"), None);
-        assert_eq!(plus_tag("no-at-sign+x"), None);
-    }
 
     #[test]
     fn long_body_lines_are_wrapped_at_word_boundaries() {

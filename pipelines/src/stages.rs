@@ -783,7 +783,8 @@ async fn check_sender(
     doc: &mut Document,
     events: &mut Vec<String>,
 ) -> Result<(), StageError> {
-    match ctx.rules.sender_check(&doc.metadata) {
+    let check = ctx.rules.sender_check(&doc.metadata);
+    match &check {
         rules::SenderCheck::NotMail => {}
         rules::SenderCheck::Allowed { policy } => {
             events.push(format!("sender allowed by sender policy {policy}"));
@@ -796,9 +797,7 @@ async fn check_sender(
                 .map(str::to_string)
                 .collect();
             if clients.is_empty() {
-                doc.problems.push(format!(
-                    "sender {sender} is not on the list of sender policy {policy}, and the document names no client whose contact it could be"
-                ));
+                doc.problems.extend(check.contact_refusal(None));
                 return Ok(());
             }
             for code in clients {
@@ -806,18 +805,16 @@ async fn check_sender(
                     Some(client) => client_contacts(&client),
                     None => Vec::new(),
                 };
-                if contacts.iter().any(|contact| *contact == sender) {
+                if contacts.iter().any(|contact| contact == sender) {
                     events.push(format!(
                         "sender {sender} is a contact of client {code} (sender policy {policy})"
                     ));
                 } else {
-                    doc.problems.push(format!(
-                        "sender {sender} is neither on the list of sender policy {policy} nor a contact of client {code}"
-                    ));
+                    doc.problems.extend(check.contact_refusal(Some(&code)));
                 }
             }
         }
-        rules::SenderCheck::Refused { reason } => doc.problems.push(reason),
+        rules::SenderCheck::Refused { reason } => doc.problems.push(reason.clone()),
     }
     Ok(())
 }
