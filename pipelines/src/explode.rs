@@ -233,16 +233,11 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
     }
     let settings = ctx.settings.mail.clone();
     let bytes = ctx.blobs.get(&key).await?;
-    let exploded = tokio::task::spawn_blocking(move || explode(&bytes, &settings.policy))
-        .await
-        .map_err(|error| {
-            if error.is_panic() {
-                StageError::Permanent("mail parser crashed on this input".into())
-            } else {
-                StageError::Transient(format!("mail parser was cancelled: {error}"))
-            }
-        })?
-        .map_err(|error| StageError::Permanent(format!("unreadable mail: {error}")))?;
+    let exploded = crate::stages::blocking("mail parser", move || {
+        explode(&bytes, &settings.policy)
+            .map_err(|error| StageError::Permanent(format!("unreadable mail: {error}")))
+    })
+    .await?;
 
     let inherited: BTreeMap<String, String> = doc
         .metadata
@@ -353,17 +348,14 @@ pub(crate) async fn explode_mail(ctx: &Context, doc: &mut Document) -> Result<Ou
         format: doc.format.clone().unwrap_or_default(),
         doc_type: "mail".into(),
         status: status.as_str().to_string(),
-        clients: Vec::new(),
-        invoices: Vec::new(),
-        forms: Vec::new(),
-        dates: Vec::new(),
-        keys: BTreeMap::new(),
         metadata: doc.metadata.clone(),
+        ..IndexDoc::default()
     };
     let index = ctx.index.clone();
-    tokio::task::spawn_blocking(move || index.upsert(&[entry]))
-        .await
-        .map_err(|error| StageError::Transient(format!("search index task failed: {error}")))??;
+    crate::stages::blocking("search index", move || {
+        index.upsert(&[entry]).map_err(StageError::from)
+    })
+    .await?;
 
     events.push(format!(
         "mail cut into {} documents ({} attachments refused, {} inline parts left out)",
