@@ -22,6 +22,7 @@
 //! # Layout
 //!
 //! - `detect`: format detection by content ([`Format`], [`detect()`](detect::detect))
+//! - `afp`: AFP (MO:DCA) print runs to PDF: structured fields, PTOCA text, IOCA images, page groups
 //! - `charset`: UTF-8, Windows-1252 and EBCDIC decoding, code page guessing
 //! - `ebcdic_tables`: EBCDIC tables generated from iconv (do not edit)
 //! - `spool`: the page model and the streaming line-spool paginator (FCFC, form feeds, records)
@@ -38,6 +39,7 @@
 //! - `image`: scanned images (TIFF, JPEG, PNG) to PDF pages, CCITT and JPEG kept as they are
 //! - `separator`: separator sheets (barcode, QR code or blank page) in a scanned batch (pure)
 
+pub mod afp;
 pub mod charset;
 pub mod convert;
 pub mod detect;

@@ -1,0 +1,1 @@
+//! IOCA image content and IM images → image pages ready to embed.
