@@ -22,6 +22,8 @@ pub enum Renderer {
         format: PageFormat,
     },
     Scs(ScsOptions),
+    /// An AFP (MO:DCA) run: one part per page group, else per burst rule.
+    Afp(crate::afp::AfpOptions),
 }
 
 /// Bytes of a part: in memory while small, in a scratch file once larger than
@@ -45,6 +47,9 @@ pub struct PartOutput {
     pub text: PartBytes,
     pub page_first: usize,
     pub page_last: usize,
+    /// What the run says of this part alone: an AFP page group's name, index attributes
+    /// (`afp.tle.INVOICE_NO`) and warnings (`afp.warning`).
+    pub metadata: Vec<(String, String)>,
 }
 
 /// What a conversion made.
@@ -54,6 +59,8 @@ pub struct Converted {
     pub pages: usize,
     /// What the SCS interpreter says (code page and where it came from, warnings).
     pub scs: Option<ScsSummary>,
+    /// What the AFP run held (pages, page groups).
+    pub afp: Option<crate::afp::AfpSummary>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,13 +69,19 @@ pub enum ConvertError {
     Io(#[from] io::Error),
     #[error("{0}")]
     Spool(String),
+    #[error("{0}")]
+    Afp(#[from] crate::afp::AfpError),
 }
 
 impl ConvertError {
     /// Whether trying again can help (disk full, a vanished scratch file), or the spool itself
     /// is the problem.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ConvertError::Io(_))
+        match self {
+            ConvertError::Io(_) => true,
+            ConvertError::Afp(error) => error.is_transient(),
+            ConvertError::Spool(_) => false,
+        }
     }
 }
 
@@ -83,7 +96,7 @@ impl From<SpoolError> for ConvertError {
 
 /// A writer that keeps its bytes in memory until they pass [`SPILL_BYTES`], then moves
 /// them to a scratch file and goes on there.
-struct SpillBuffer {
+pub(crate) struct SpillBuffer {
     memory: Vec<u8>,
     file: Option<(BufWriter<File>, PathBuf)>,
     spill_to: PathBuf,
@@ -93,7 +106,7 @@ struct SpillBuffer {
 }
 
 impl SpillBuffer {
-    fn new(spill_to: PathBuf, limit: usize) -> SpillBuffer {
+    pub(crate) fn new(spill_to: PathBuf, limit: usize) -> SpillBuffer {
         SpillBuffer {
             memory: Vec::with_capacity(limit.min(16 * 1024)),
             file: None,
@@ -102,7 +115,7 @@ impl SpillBuffer {
         }
     }
 
-    fn finish(self) -> io::Result<PartBytes> {
+    pub(crate) fn finish(self) -> io::Result<PartBytes> {
         match self.file {
             None => Ok(PartBytes::Memory(self.memory)),
             Some((mut writer, path)) => {
@@ -191,6 +204,7 @@ impl<D: FnMut(PartOutput) -> io::Result<()>> Sink<'_, D> {
             text: part.text.finish()?,
             page_first: part.page_first,
             page_last: part.page_last,
+            metadata: Vec::new(),
         };
         (self.deliver)(output)
     }
@@ -235,6 +249,10 @@ pub fn convert_run(
     dir: &Path,
     deliver: impl FnMut(PartOutput) -> io::Result<()>,
 ) -> Result<Converted, ConvertError> {
+    if let Renderer::Afp(options) = renderer {
+        let reader = BufReader::with_capacity(256 * 1024, File::open(input)?);
+        return crate::afp::convert::convert_afp(reader, options, burst, dir, deliver);
+    }
     let reader = BufReader::with_capacity(256 * 1024, File::open(input)?);
     let (rows, columns, fallback) = match renderer {
         Renderer::Text { layout, format } => (layout.lines_per_page, layout.columns, *format),
@@ -243,6 +261,7 @@ pub fn convert_run(
             options.fallback.columns.unwrap_or(132),
             PageFormat::default(),
         ),
+        Renderer::Afp(_) => (66, 132, PageFormat::default()),
     };
     let mut sink = Sink {
         dir,
@@ -268,12 +287,14 @@ pub fn convert_run(
             )?;
             (summary.pages, Some(summary))
         }
+        Renderer::Afp(_) => (0, None),
     };
     sink.close()?;
     Ok(Converted {
         parts: sink.parts,
         pages,
         scs,
+        afp: None,
     })
 }
 

@@ -31,10 +31,10 @@ const FIRST_FREE: u32 = 7;
 const UNDEFINED_WINANSI: [u8; 5] = [0x81, 0x8D, 0x8F, 0x90, 0x9D];
 /// What a character outside WinAnsi (or an SCS SUB) is drawn with: a `?` glyph that text
 /// extraction reads as U+FFFD, so the PDF says "unknown character" the way the spool did.
-const REPLACEMENT_CODE: u8 = 0x81;
+pub(crate) const REPLACEMENT_CODE: u8 = 0x81;
 
 /// The ToUnicode map of both fonts: WinAnsi, plus [`REPLACEMENT_CODE`] → U+FFFD.
-fn to_unicode_cmap() -> String {
+pub(crate) fn to_unicode_cmap() -> String {
     use std::fmt::Write as _;
     let mut entries = Vec::new();
     for code in 0x20u8..=0xFF {
@@ -64,9 +64,9 @@ fn to_unicode_cmap() -> String {
     cmap
 }
 
-struct Counting<W> {
-    inner: W,
-    written: u64,
+pub(crate) struct Counting<W> {
+    pub(crate) inner: W,
+    pub(crate) written: u64,
 }
 
 impl<W: Write> Write for Counting<W> {

@@ -1,0 +1,338 @@
+//! The streaming PDF writer for AFP pages: standard fonts (WinAnsi, with a ToUnicode map so
+//! text extracts as Unicode) written when first used, each image once per PDF however many
+//! pages show it, one compressed content stream per page. Memory holds one page.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use flate2::{write::ZlibEncoder, Compression};
+
+use super::fonts::StdFont;
+use super::page::{AfpPage, Item, PlacedImage, Rgb, TextRun};
+use crate::charset::windows_1252_byte;
+use crate::image::{Encoding, ImagePage, PageColor};
+use crate::pdf::{to_unicode_cmap, Counting, REPLACEMENT_CODE};
+
+const CATALOG: u32 = 1;
+const PAGES: u32 = 2;
+const INFO: u32 = 3;
+const TO_UNICODE: u32 = 4;
+const FIRST_FREE: u32 = 5;
+
+/// Writes AFP pages to a PDF as they come.
+pub struct AfpPdfWriter<W: Write> {
+    out: Counting<W>,
+    offsets: Vec<u64>,
+    page_objects: Vec<u32>,
+    fonts: [Option<u32>; 12],
+    images: HashMap<u64, u32>,
+    content: String,
+}
+
+impl<W: Write> AfpPdfWriter<W> {
+    pub fn new(inner: W) -> io::Result<AfpPdfWriter<W>> {
+        let mut writer = AfpPdfWriter {
+            out: Counting { inner, written: 0 },
+            offsets: vec![0; FIRST_FREE as usize],
+            page_objects: Vec::new(),
+            fonts: [None; 12],
+            images: HashMap::new(),
+            content: String::with_capacity(16 * 1024),
+        };
+        writer.out.write_all(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")?;
+        writer.begin_object(TO_UNICODE)?;
+        let cmap = to_unicode_cmap();
+        write!(writer.out, "<< /Length {} >>\nstream\n", cmap.len())?;
+        writer.out.write_all(cmap.as_bytes())?;
+        writer.out.write_all(b"\nendstream\nendobj\n")?;
+        Ok(writer)
+    }
+
+    pub fn pages(&self) -> usize {
+        self.page_objects.len()
+    }
+
+    fn begin_object(&mut self, id: u32) -> io::Result<()> {
+        let index = id as usize;
+        if self.offsets.len() <= index {
+            self.offsets.resize(index + 1, 0);
+        }
+        self.offsets[index] = self.out.written;
+        writeln!(self.out, "{id} 0 obj")
+    }
+
+    fn next_id(&mut self) -> u32 {
+        let id = u32::try_from(self.offsets.len()).unwrap_or(u32::MAX);
+        self.offsets.push(0);
+        id
+    }
+
+    fn font(&mut self, font: StdFont) -> io::Result<u32> {
+        if let Some(id) = self.fonts[font.index()] {
+            return Ok(id);
+        }
+        let id = self.next_id();
+        self.begin_object(id)?;
+        write!(
+            self.out,
+            "<< /Type /Font /Subtype /Type1 /BaseFont /{} /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [{REPLACEMENT_CODE} /question] >> /ToUnicode {TO_UNICODE} 0 R >>\nendobj\n",
+            font.pdf_name()
+        )?;
+        self.fonts[font.index()] = Some(id);
+        Ok(id)
+    }
+
+    fn image(&mut self, placed: &PlacedImage) -> io::Result<u32> {
+        if let Some(&id) = self.images.get(&placed.id) {
+            return Ok(id);
+        }
+        let id = self.next_id();
+        write_image(self, id, &placed.image)?;
+        self.images.insert(placed.id, id);
+        Ok(id)
+    }
+
+    /// Appends one page.
+    pub fn add_page(&mut self, page: &AfpPage) -> io::Result<()> {
+        let mut used_fonts: Vec<StdFont> = Vec::new();
+        let mut used_images: Vec<(u64, u32)> = Vec::new();
+        let mut content = std::mem::take(&mut self.content);
+        content.clear();
+        for item in &page.items {
+            match item {
+                Item::Text(run) => {
+                    if !used_fonts.contains(&run.font) {
+                        used_fonts.push(run.font);
+                    }
+                    text_ops(&mut content, run);
+                }
+                Item::Rule(rule) => {
+                    let _ = writeln!(
+                        content,
+                        "{} rg {:.3} {:.3} {:.3} {:.3} re f",
+                        color(rule.color),
+                        rule.x,
+                        rule.y,
+                        rule.width,
+                        rule.height
+                    );
+                }
+                Item::Image(placed) => {
+                    let id = self.image(placed)?;
+                    if !used_images.iter().any(|(image, _)| *image == placed.id) {
+                        used_images.push((placed.id, id));
+                    }
+                    let _ = writeln!(
+                        content,
+                        "q {:.3} 0 0 {:.3} {:.3} {:.3} cm /Im{} Do Q",
+                        placed.width, placed.height, placed.x, placed.y, placed.id
+                    );
+                }
+            }
+        }
+        let mut resources = String::from("<< ");
+        if !used_fonts.is_empty() {
+            resources.push_str("/Font << ");
+            for font in used_fonts {
+                let id = self.font(font)?;
+                let _ = write!(resources, "/F{} {id} 0 R ", font.index());
+            }
+            resources.push_str(">> ");
+        }
+        if !used_images.is_empty() {
+            resources.push_str("/XObject << ");
+            for (image, id) in &used_images {
+                let _ = write!(resources, "/Im{image} {id} 0 R ");
+            }
+            resources.push_str(">> ");
+        }
+        resources.push_str(">>");
+        let compressed = deflate(content.as_bytes())?;
+        self.content = content;
+        let content_id = self.next_id();
+        self.begin_object(content_id)?;
+        write!(
+            self.out,
+            "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            compressed.len()
+        )?;
+        self.out.write_all(&compressed)?;
+        self.out.write_all(b"\nendstream\nendobj\n")?;
+        let page_id = self.next_id();
+        self.begin_object(page_id)?;
+        write!(
+            self.out,
+            "<< /Type /Page /Parent {PAGES} 0 R /MediaBox [0 0 {:.2} {:.2}] /Resources {resources} /Contents {content_id} 0 R >>\nendobj\n",
+            page.width, page.height
+        )?;
+        self.page_objects.push(page_id);
+        Ok(())
+    }
+
+    /// Writes the page tree, catalog, info and cross-reference table; returns the inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.begin_object(PAGES)?;
+        write!(
+            self.out,
+            "<< /Type /Pages /Count {} /Kids [",
+            self.page_objects.len()
+        )?;
+        for (index, id) in self.page_objects.clone().iter().enumerate() {
+            if index % 16 == 0 {
+                self.out.write_all(b"\n")?;
+            }
+            write!(self.out, "{id} 0 R ")?;
+        }
+        self.out.write_all(b"] >>\nendobj\n")?;
+        self.begin_object(CATALOG)?;
+        write!(
+            self.out,
+            "<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n"
+        )?;
+        self.begin_object(INFO)?;
+        write!(
+            self.out,
+            "<< /Producer (Greffier {}) >>\nendobj\n",
+            env!("CARGO_PKG_VERSION")
+        )?;
+        let xref = self.out.written;
+        write!(
+            self.out,
+            "xref\n0 {}\n0000000000 65535 f \n",
+            self.offsets.len()
+        )?;
+        for offset in self.offsets.iter().skip(1) {
+            writeln!(self.out, "{offset:010} 00000 n ")?;
+        }
+        write!(
+            self.out,
+            "trailer\n<< /Size {} /Root {CATALOG} 0 R /Info {INFO} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            self.offsets.len()
+        )?;
+        self.out.flush()?;
+        Ok(self.out.inner)
+    }
+}
+
+fn color(rgb: Rgb) -> String {
+    format!("{:.3} {:.3} {:.3}", rgb[0], rgb[1], rgb[2])
+}
+
+/// `BT … ET` for one run: font, colour, spacing, the matrix of its direction, the codes.
+fn text_ops(content: &mut String, run: &TextRun) {
+    let (cos, sin) = match run.angle % 360 {
+        90 => (0.0, 1.0),
+        180 => (-1.0, 0.0),
+        270 => (0.0, -1.0),
+        _ => (1.0, 0.0),
+    };
+    let _ = write!(
+        content,
+        "BT /F{} {:.3} Tf {} rg {:.4} Tw {:.4} Tc {cos} {sin} {} {cos} {:.3} {:.3} Tm <",
+        run.font.index(),
+        run.size,
+        color(run.color),
+        run.word_space,
+        run.char_space,
+        -sin,
+        run.x,
+        run.y
+    );
+    for ch in run.text.chars() {
+        let code = windows_1252_byte(ch)
+            .filter(|&code| code >= 0x20)
+            .unwrap_or(REPLACEMENT_CODE);
+        let _ = write!(content, "{code:02X}");
+    }
+    content.push_str("> Tj ET\n");
+    if run.underline && run.width > 0.0 {
+        // Below the baseline, along the run's direction.
+        let (offset, thickness) = (run.size * 0.12, (run.size * 0.05).max(0.4));
+        let _ = writeln!(
+            content,
+            "q {} rg {cos} {sin} {} {cos} {:.3} {:.3} cm 0 {:.3} {:.3} {thickness:.3} re f Q",
+            color(run.color),
+            -sin,
+            run.x,
+            run.y,
+            -offset - thickness,
+            run.width
+        );
+    }
+}
+
+/// The image XObject of `image` as object `id`.
+fn write_image<W: Write>(writer: &mut AfpPdfWriter<W>, id: u32, image: &ImagePage) -> io::Result<()> {
+    let color_space = match &image.color {
+        PageColor::Gray => "/DeviceGray".to_string(),
+        PageColor::Rgb => "/DeviceRGB".to_string(),
+        PageColor::Cmyk => "/DeviceCMYK".to_string(),
+        PageColor::Indexed(palette) => {
+            let mut hex = String::with_capacity(palette.len() * 2);
+            for byte in palette {
+                let _ = write!(hex, "{byte:02X}");
+            }
+            format!(
+                "[/Indexed /DeviceRGB {} <{hex}>]",
+                (palette.len() / 3).saturating_sub(1)
+            )
+        }
+    };
+    let mut dict = format!(
+        "<< /Type /XObject /Subtype /Image /Width {} /Height {} /BitsPerComponent {} /ColorSpace {color_space} /Length {}",
+        image.width_px,
+        image.height_px,
+        image.bits_per_component,
+        image.data.len()
+    );
+    match image.encoding {
+        Encoding::CcittFax {
+            k,
+            black_is_1,
+            encoded_byte_align,
+        } => {
+            let _ = write!(
+                dict,
+                " /Filter /CCITTFaxDecode /DecodeParms << /K {k} /Columns {} /Rows {} /BlackIs1 {black_is_1} /EncodedByteAlign {encoded_byte_align} >>",
+                image.width_px, image.height_px
+            );
+        }
+        Encoding::Dct { adobe_inverted } => {
+            dict.push_str(" /Filter /DCTDecode");
+            if adobe_inverted {
+                dict.push_str(" /Decode [1 0 1 0 1 0 1 0]");
+            }
+        }
+        Encoding::Flate { png_predictor } => {
+            dict.push_str(" /Filter /FlateDecode");
+            if png_predictor {
+                let components = match image.color {
+                    PageColor::Rgb => 3,
+                    PageColor::Cmyk => 4,
+                    _ => 1,
+                };
+                let _ = write!(
+                    dict,
+                    " /DecodeParms << /Predictor 15 /Colors {components} /BitsPerComponent {} /Columns {} >>",
+                    image.bits_per_component, image.width_px
+                );
+            }
+        }
+    }
+    if image.inverted {
+        dict.push_str(" /Decode [1 0]");
+    }
+    dict.push_str(" >>");
+    writer.begin_object(id)?;
+    writer.out.write_all(dict.as_bytes())?;
+    writer.out.write_all(b"\nstream\n")?;
+    writer.out.write_all(&image.data)?;
+    writer.out.write_all(b"\nendstream\nendobj\n")
+}
+
+fn deflate(data: &[u8]) -> io::Result<Vec<u8>> {
+    let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
+    encoder.write_all(data)?;
+    encoder.finish()
+}
