@@ -4,9 +4,9 @@
 #
 # Installs what the tests need when it is missing (Debian packages: poppler-utils for
 # pdftotext, qpdf; tesseract with fra/eng/osd, ImageMagick, libtiff-tools and ocrmypdf for the
-# scans; rlpr and LPRng for the LPD tests; Dovecot for the IMAP tests; PostgreSQL when no
-# server answers on 127.0.0.1:5432; cargo-fuzz for the brief fuzz run) and stops what it
-# started.
+# scans; rlpr and LPRng for the LPD tests; Dovecot for the IMAP tests; Apache FOP (fop, with
+# a headless JRE) for the AFP fixtures; PostgreSQL when no server answers on 127.0.0.1:5432;
+# cargo-fuzz for the brief fuzz run) and stops what it started.
 # Usage: tests/run.sh   (from anywhere). FUZZ_SECONDS (default 15) is the brief fuzz run per
 # target after the tests; tests/fuzz.sh 3600 hunts longer.
 set -euo pipefail
@@ -40,6 +40,7 @@ fi
 # LPR clients nobody here wrote, for the LPD receiver's tests.
 bash tests/install-lpr.sh
 bash tests/install-mail.sh
+bash tests/install-afp.sh
 
 # PostgreSQL for the conformance suite: use the one on 127.0.0.1:5432, or start one.
 started_pg=
