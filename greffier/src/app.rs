@@ -64,6 +64,7 @@ impl App {
             poll_interval: Duration::from_millis(config.workers.poll_ms.max(10)),
             mail: config.mail.settings()?,
             ocr: config.ocr.settings(),
+            afp: config.afp.settings(),
             ..Settings::default()
         };
         for source in &config.source {

@@ -25,7 +25,39 @@ pub struct Config {
     #[serde(default)]
     pub ocr: OcrConfig,
     #[serde(default)]
+    pub afp: AfpConfig,
+    #[serde(default)]
     pub source: Vec<SourceConfig>,
+}
+
+/// `[afp]`: how AFP print runs are read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AfpConfig {
+    /// Overlays and page segments the runs reference but do not carry (IBM i keeps them in
+    /// libraries): AFP files named after them, `O1INVBG1`, `O1INVBG1.afp`, `.ovl` or `.psg`.
+    pub resource_dir: Option<PathBuf>,
+    /// Send a document drawn without one of its overlays, page segments or objects to review
+    /// (true, the default), or only record the warning.
+    pub review_missing_resources: bool,
+}
+
+impl Default for AfpConfig {
+    fn default() -> Self {
+        AfpConfig {
+            resource_dir: None,
+            review_missing_resources: true,
+        }
+    }
+}
+
+impl AfpConfig {
+    pub fn settings(&self) -> pipelines::AfpSettings {
+        pipelines::AfpSettings {
+            resource_dir: self.resource_dir.clone(),
+            review_missing_resources: self.review_missing_resources,
+        }
+    }
 }
 
 /// `[ocr]`: how scans are read.

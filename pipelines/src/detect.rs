@@ -52,6 +52,7 @@ impl Format {
             Format::Pdf
                 | Format::TextSpool(_)
                 | Format::Scs
+                | Format::Afp
                 | Format::Email
                 | Format::Tiff
                 | Format::Jpeg

@@ -108,6 +108,28 @@ pub struct Settings {
     pub mail: MailSettings,
     /// How scans are read: languages, per-page timeout, pages at once, image limits.
     pub ocr: OcrSettings,
+    /// How AFP runs are read: the resource folder, what a missing resource means.
+    pub afp: AfpSettings,
+}
+
+/// How AFP runs are read.
+#[derive(Debug, Clone)]
+pub struct AfpSettings {
+    /// Overlays and page segments the runs do not carry inline, as AFP files named after
+    /// them (`O1INVBG1`, `O1INVBG1.afp`, `.ovl`, `.psg`).
+    pub resource_dir: Option<std::path::PathBuf>,
+    /// A document drawn without one of its resources goes to review with the warning
+    /// ("missing overlay O1INVBG1"); else it is only recorded and shown.
+    pub review_missing_resources: bool,
+}
+
+impl Default for AfpSettings {
+    fn default() -> Self {
+        AfpSettings {
+            resource_dir: None,
+            review_missing_resources: true,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -123,6 +145,7 @@ impl Default for Settings {
             poll_interval: Duration::from_millis(100),
             mail: MailSettings::default(),
             ocr: OcrSettings::default(),
+            afp: AfpSettings::default(),
         }
     }
 }

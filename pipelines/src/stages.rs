@@ -395,6 +395,28 @@ fn renderer_of(ctx: &Context, doc: &Document) -> Result<Renderer, StageError> {
                 keep_blank_pages: false,
             }))
         }
+        Some("afp") => {
+            let ccsid = doc
+                .metadata
+                .get("splf.ccsid")
+                .or_else(|| doc.metadata.get("ccsid"))
+                .and_then(|value| value.trim().parse::<u16>().ok())
+                .or_else(|| {
+                    ctx.settings
+                        .source_hints
+                        .get(&doc.source)
+                        .and_then(|h| h.ccsid)
+                })
+                .or(ctx.settings.spool_defaults.ccsid)
+                .filter(|&ccsid| crate::ebcdic_tables::table(ccsid).is_some())
+                .unwrap_or(500);
+            Ok(Renderer::Afp(crate::afp::AfpOptions {
+                default_ccsid: ccsid,
+                resource_dir: ctx.settings.afp.resource_dir.clone(),
+                image_limits: ctx.settings.ocr.limits.clone(),
+                ..crate::afp::AfpOptions::default()
+            }))
+        }
         other => Err(StageError::Permanent(format!(
             "no converter for format {}",
             other.unwrap_or("unknown")
@@ -482,7 +504,7 @@ impl Stage for Convert {
                 format!("derived/{run_id}/part-{index:05}.{extension}")
             };
             let mut held: Option<PartOutput> = None;
-            let mut stored: Vec<(usize, usize, usize)> = Vec::new();
+            let mut stored: Vec<(usize, usize, usize, Vec<(String, String)>)> = Vec::new();
             let mut store_error: Option<StageError> = None;
             while let Some(part) = receiver.recv().await {
                 // The first part waits: if it stays alone, it is the document itself.
@@ -493,8 +515,13 @@ impl Stage for Convert {
                 }
                 ready.extend(held.take());
                 ready.push(part);
-                for part in ready {
-                    let range = (part.index, part.page_first, part.page_last);
+                for mut part in ready {
+                    let range = (
+                        part.index,
+                        part.page_first,
+                        part.page_last,
+                        std::mem::take(&mut part.metadata),
+                    );
                     let result = async {
                         store_part_bytes(ctx, &part_key(part.index, "pdf"), part.pdf).await?;
                         store_part_bytes(ctx, &part_key(part.index, "txt"), part.text).await
@@ -557,8 +584,20 @@ impl Stage for Convert {
                     events.push(format!("scs warning: {warning}"));
                 }
             }
+            if let Some(summary) = &converted.afp {
+                events.push(format!(
+                    "afp run of {} pages in {} page groups",
+                    summary.pages, summary.groups
+                ));
+            }
             doc.pages = i64::try_from(pages).ok();
-            if let Some(part) = held {
+            if let Some(mut part) = held {
+                for (name, value) in std::mem::take(&mut part.metadata) {
+                    if name == "afp.warning" {
+                        events.push(format!("afp warning: {value}"));
+                    }
+                    doc.metadata.insert(name, value);
+                }
                 let pdf_key = derived_key(doc, "document.pdf");
                 let text_key = derived_key(doc, "text.txt");
                 store_part_bytes(ctx, &pdf_key, part.pdf).await?;
@@ -568,12 +607,23 @@ impl Stage for Convert {
                 events.push(format!("spool converted to a {pages}-page pdf"));
                 return Ok(Outcome::next(events));
             }
-            let burst = burst_name.unwrap_or_default();
+            let by_groups = converted.afp.as_ref().is_some_and(|afp| afp.groups > 0);
+            let burst = match burst_name {
+                Some(name) if !by_groups => name,
+                _ if by_groups => "afp-page-groups".to_string(),
+                _ => String::new(),
+            };
             let mut parts = Vec::with_capacity(stored.len());
-            for (index, page_first, page_last) in stored {
+            for (index, page_first, page_last, own) in stored {
                 let mut metadata = doc.metadata.clone();
                 metadata.insert("burst.rule".into(), burst.clone());
                 metadata.insert("burst.part".into(), index.to_string());
+                for (name, value) in own {
+                    if name == "afp.warning" {
+                        events.push(format!("afp warning in part {index}: {value}"));
+                    }
+                    metadata.insert(name, value);
+                }
                 parts.push(NewPart {
                     index,
                     page_first: i64::try_from(page_first).ok(),
@@ -585,10 +635,17 @@ impl Stage for Convert {
                     ..NewPart::default()
                 });
             }
-            events.push(format!(
-                "print run of {pages} pages cut into {} documents by burst rule {burst}",
-                parts.len()
-            ));
+            if by_groups {
+                events.push(format!(
+                    "print run of {pages} pages cut into {} documents by its page groups",
+                    parts.len()
+                ));
+            } else {
+                events.push(format!(
+                    "print run of {pages} pages cut into {} documents by burst rule {burst}",
+                    parts.len()
+                ));
+            }
             Ok(Outcome::split(Status::Split, events, parts))
         })
     }
@@ -750,6 +807,11 @@ impl Stage for Extract {
                 .map(|target| format!("{}:{}", target.kind.as_str(), target.value))
                 .collect();
             doc.problems = evaluation.problems.clone();
+            if ctx.settings.afp.review_missing_resources {
+                if let Some(warning) = doc.metadata.get("afp.warning") {
+                    doc.problems.push(format!("afp drawn incompletely: {warning}"));
+                }
+            }
             if doc.doc_type.is_some() && doc.targets.is_empty() && doc.problems.is_empty() {
                 doc.problems
                     .push("the rules give no record to attach this document to".into());

@@ -50,11 +50,15 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
         inbox.join("jtopen.scs"),
     )
     .unwrap();
+    // Was quarantined as "no converter yet" before the AFP interpreter: now rendered. The same
+    // run cut short is quarantined with where it ends.
     std::fs::copy(
         e2e::root().join("samples/afp/fop_invoice_simple.afp"),
         inbox.join("fop.afp"),
     )
     .unwrap();
+    let afp = std::fs::read(e2e::root().join("samples/afp/fop_invoice_simple.afp")).unwrap();
+    std::fs::write(inbox.join("truncated.afp"), &afp[..afp.len() * 2 / 3]).unwrap();
     std::fs::copy(
         e2e::root().join("samples/spools/FA-2024-000203-utf8.txt"),
         inbox.join("good.txt"),
@@ -131,9 +135,14 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
         reason("huge-no-line-end.txt")
     );
     assert!(
-        reason("fop.afp").contains("no converter yet for afp"),
+        reason("truncated.afp").contains("afp is truncated at offset"),
         "{}",
-        reason("fop.afp")
+        reason("truncated.afp")
+    );
+    assert_ne!(
+        results["fop.afp"]["status"], "quarantined",
+        "{}",
+        results["fop.afp"]
     );
     assert_eq!(
         results["good.txt"]["status"], "filed",
@@ -146,9 +155,9 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     );
 
     // The originals are kept: a quarantined document can be read back and retried.
-    let afp_id = results["fop.afp"]["id"].to_string();
+    let afp_id = results["truncated.afp"]["id"].to_string();
     let original = run_ok(greffier(&data).args(["cat", &afp_id, "--original"])).stdout;
-    assert_eq!(original, std::fs::read(inbox.join("fop.afp")).unwrap());
+    assert_eq!(original, std::fs::read(inbox.join("truncated.afp")).unwrap());
     let huge_id = results["huge-no-line-end.txt"]["id"].to_string();
     let shown: serde_json::Value =
         serde_json::from_slice(&run_ok(greffier(&data).args(["show", "--json", &huge_id])).stdout)
@@ -161,7 +170,7 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     let retried = json_lines(&run_ok(greffier(&data).args(["retry", "--json", &afp_id])));
     assert_eq!(
         retried[0]["status"], "quarantined",
-        "still no converter: {}",
+        "still truncated: {}",
         retried[0]
     );
     let listed = json_lines(&run_ok(greffier(&data).args(["quarantine", "--json"])));

@@ -6,7 +6,7 @@
 //!   Courier, `H2`…`H5` Helvetica, `N2`…`N5` Times (2 roman, 3 italic, 4 bold, 5 bold
 //!   italic), as FOP and the IBM core interchange fonts name them; Gothic, Letter Gothic,
 //!   Prestige and every other typewriter face print as Courier (IBM i spools are monospace).
-//! - Size: the size code at the end of a raster name (`…80` 8 pt, `…A0` 10 pt, `…D0` 14 pt);
+//! - Size: the font descriptor (X'1F', what FOP writes for outline fonts); the size code at the end of a raster name (`…80` 8 pt, `…A0` 10 pt, `…D0` 14 pt);
 //!   a pitch in a typewriter name (`C0D0GT12` 12 cpi → Courier 10 pt); the FGID of a GRID;
 //!   else none: the text's variable space increment decides it (see [`MappedFont::size_for`]).
 //! - Code page: the digits of the code page name (`T1V10500` → 500, `T1001147` → 1147), or
@@ -157,6 +157,7 @@ pub fn map_coded_font_2(data: &[u8]) -> Vec<(u8, MappedFont)> {
         rest = &rest[length..];
         let (mut lid, mut character_set, mut code_page, mut coded_font, mut grid) =
             (None, None, None, None, None);
+        let mut described_size = None;
         for triplet in triplets(group) {
             if let Some((kind, name)) = fully_qualified_name(&triplet) {
                 match kind {
@@ -168,20 +169,24 @@ pub fn map_coded_font_2(data: &[u8]) -> Vec<(u8, MappedFont)> {
                 }
             } else if triplet.id == 0x24 && triplet.data.len() >= 2 && triplet.data[0] == 0x05 {
                 lid = Some(triplet.data[1]);
+            } else if triplet.id == 0x1F {
+                // Font descriptor specification: the vertical size in 1440ths of an inch.
+                described_size = u16_at(triplet.data, 2)
+                    .map(|twentieths| f32::from(twentieths) / 20.0)
+                    .filter(|size| (1.0..=500.0).contains(size));
             }
         }
         let Some(lid) = lid else {
             continue;
         };
-        fonts.push((
-            lid,
-            font_from_names(
-                character_set.as_deref(),
-                coded_font.as_deref(),
-                code_page.as_deref(),
-                grid.as_deref(),
-            ),
-        ));
+        let mut font = font_from_names(
+            character_set.as_deref(),
+            coded_font.as_deref(),
+            code_page.as_deref(),
+            grid.as_deref(),
+        );
+        font.size = described_size.or(font.size);
+        fonts.push((lid, font));
     }
     fonts
 }

@@ -283,6 +283,7 @@ impl<R: BufRead> Run<'_, R> {
             page: &mut page,
         };
         painter.draw(fields, Origin::default(), 0)?;
+        page.fit_runs();
         sink.page(&page, self.group.as_ref())?;
         Ok(())
     }

@@ -30,6 +30,10 @@ pub struct TextRun {
     pub underline: bool,
     /// Width of the run along its direction, in points.
     pub width: f32,
+    /// Horizontal scaling in percent (PDF `Tz`): below 100 when the AFP places the next run
+    /// of the line before this one would end in the standard font (its font was narrower,
+    /// or its producer kerned).
+    pub scale: f32,
 }
 
 /// A filled rectangle (PTOCA rules, and underlines).
@@ -78,6 +82,48 @@ pub struct AfpPage {
 }
 
 impl AfpPage {
+    /// Narrows each run that would run into the next one on its baseline, so every run ends
+    /// where the AFP starts the next (at most 15 % narrower; beyond that the AFP overprints
+    /// on purpose, or its font is not the one drawn).
+    pub fn fit_runs(&mut self) {
+        let mut order: Vec<usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| matches!(item, Item::Text(run) if run.angle == 0))
+            .map(|(index, _)| index)
+            .collect();
+        let key = |item: &Item| match item {
+            Item::Text(run) => (run.y, run.x),
+            _ => (0.0, 0.0),
+        };
+        order.sort_by(|&a, &b| {
+            let (ya, xa) = key(&self.items[a]);
+            let (yb, xb) = key(&self.items[b]);
+            ya.total_cmp(&yb).then(xa.total_cmp(&xb))
+        });
+        for pair in order.windows(2) {
+            let (next_x, next_y) = match &self.items[pair[1]] {
+                Item::Text(next) => (next.x, next.y),
+                _ => continue,
+            };
+            let Item::Text(run) = &mut self.items[pair[0]] else {
+                continue;
+            };
+            if (run.y - next_y).abs() > 0.01 || next_x <= run.x || run.width <= 0.0 {
+                continue;
+            }
+            let room = next_x - run.x;
+            if run.width > room + 0.01 {
+                let scale = room / run.width;
+                if scale >= 0.85 {
+                    run.scale = 100.0 * scale;
+                    run.width = room;
+                }
+            }
+        }
+    }
+
     /// The page's text, one line per baseline, top to bottom, runs left to right; runs on the
     /// same baseline are joined with one blank when apart, without when they touch.
     pub fn text(&self) -> String {
@@ -144,6 +190,7 @@ mod tests {
             color: BLACK,
             underline: false,
             width: text.len() as f32 * 6.0,
+            scale: 100.0,
         })
     }
 

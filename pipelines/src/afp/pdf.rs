@@ -229,12 +229,13 @@ fn text_ops(content: &mut String, run: &TextRun) {
     };
     let _ = write!(
         content,
-        "BT /F{} {:.3} Tf {} rg {:.4} Tw {:.4} Tc {cos} {sin} {} {cos} {:.3} {:.3} Tm <",
+        "BT /F{} {:.3} Tf {} rg {:.4} Tw {:.4} Tc {:.2} Tz {cos} {sin} {} {cos} {:.3} {:.3} Tm <",
         run.font.index(),
         run.size,
         color(run.color),
         run.word_space,
         run.char_space,
+        run.scale,
         -sin,
         run.x,
         run.y

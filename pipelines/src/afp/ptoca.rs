@@ -394,6 +394,7 @@ fn draw(
         color: state.color,
         underline: state.underscore,
         width,
+        scale: 100.0,
     }));
     state.i += (width * units / 72.0).round() as i32;
 }
