@@ -1,7 +1,8 @@
-//! Untrusted bytes never panic the detector, the spool paginator, the PDF writer or the PDF
-//! text reader. A deterministic mutation fuzzer over real inputs (the shipped samples, JTOpen
-//! SCS and FOP AFP from ../shared) and random bytes. cargo-fuzz needs a nightly toolchain,
-//! which this project's machines don't have; these run on stable in every test run.
+//! Untrusted bytes never panic the detector, the spool paginator, the PDF writer, the PDF
+//! text reader or the AFP renderer. A deterministic mutation fuzzer over real inputs (the
+//! shipped samples, JTOpen SCS and FOP AFP from ../shared) and random bytes. cargo-fuzz
+//! needs a nightly toolchain, which this project's machines don't have; these run on stable
+//! in every test run.
 
 use std::path::Path;
 
@@ -54,6 +55,23 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// Takes AFP pages and drops them.
+struct DiscardPages;
+
+impl pipelines::afp::PageSink for DiscardPages {
+    fn page(
+        &mut self,
+        _page: &pipelines::afp::page::AfpPage,
+        _group: Option<&pipelines::afp::Group>,
+    ) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn group_end(&mut self, _group: &pipelines::afp::Group) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn exercise(bytes: &[u8]) {
     let sample = &bytes[..bytes.len().min(SNIFF_BYTES)];
     match detect(sample, bytes.len() as u64, &SpoolHints::default()) {
@@ -66,6 +84,16 @@ fn exercise(bytes: &[u8]) {
         }
         Ok(Format::Pdf) => {
             let _ = pipelines::pdftext::pdf_pages_text(bytes);
+        }
+        Ok(Format::Afp) => {
+            let options = pipelines::afp::AfpOptions {
+                image_limits: pipelines::image::ImageLimits {
+                    max_pixels: 4_000_000,
+                    max_pages: 16,
+                },
+                ..Default::default()
+            };
+            let _ = pipelines::afp::render(bytes, &options, &mut DiscardPages);
         }
         Ok(_) | Err(_) => {}
     }
