@@ -343,3 +343,38 @@ fn pages_look_like_fops_own_pdf_of_the_same_fo() {
         println!("{name}: {compared} words, farthest {worst:.2} pt from FOP's");
     }
 }
+
+/// An overlay kept as a PDF (here FOP's own PDF of the overlay page) is drawn beneath each
+/// page as a form, its text extractable where the PDF has it, the output still a valid PDF.
+#[test]
+fn overlay_from_a_pdf_in_the_resource_folder_is_the_pages_background() {
+    let folder = tempfile::tempdir().unwrap();
+    let status = Command::new("fop")
+        .current_dir(root().join("samples/afp/overlay"))
+        .args(["-fo", "O1INVBG1.fo", "-pdf"])
+        .arg(folder.path().join("O1INVBG1.pdf"))
+        .status()
+        .expect("fop (tests/install-afp.sh installs it)");
+    assert!(status.success());
+    let options = AfpOptions {
+        resource_dir: Some(folder.path().to_path_buf()),
+        ..AfpOptions::default()
+    };
+    let rendered = render(&fop_runs().join("invoices.afp"), &options).unwrap();
+    for (part, pdf) in &rendered.parts {
+        qpdf_check(pdf);
+        assert!(part.metadata.iter().all(|(key, _)| key != "afp.warning"));
+        let lines = page_lines(pdf, 1);
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some("FORMULAIRE O1INVBG1 - EXEMPLAIRE CLIENT"),
+            "part {}",
+            part.index
+        );
+        let first = words(pdf, 1)
+            .into_iter()
+            .find(|(text, _, _)| text == "FORMULAIRE")
+            .unwrap();
+        assert!((first.1 - 42.52).abs() < 0.5, "{first:?}");
+    }
+}

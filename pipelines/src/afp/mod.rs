@@ -20,6 +20,7 @@
 //!
 //! # Layout
 //!
+//! - `background`: a PDF page as an overlay (the resource folder's `NAME.pdf`)
 //! - `convert`: a run → parts (PDF and text), one per page group or burst rule
 //! - `fields`: the structured-field reader, triplets and number helpers
 //! - `fonts`: MCF → standard PDF fonts, sizes and code pages
@@ -30,6 +31,7 @@
 //! - `pdf`: the streaming PDF writer for AFP pages
 //! - `resources`: inline and folder resources: overlays, page segments, image objects
 
+mod background;
 pub mod convert;
 pub mod fields;
 pub mod fonts;
@@ -82,7 +84,8 @@ pub struct AfpOptions {
     /// The code page of fonts whose names give none, and of names and TLE values.
     pub default_ccsid: u16,
     /// A folder of resources the runs do not carry inline: overlays and page segments as
-    /// AFP files named after them (`O1INVBG1`, `O1INVBG1.afp`, `.ovl`, `.psg`).
+    /// AFP files named after them (`O1INVBG1`, `O1INVBG1.afp`, `.ovl`, `.psg`), or an
+    /// overlay as a PDF whose first page is the background (`O1INVBG1.pdf`).
     pub resource_dir: Option<PathBuf>,
     pub image_limits: ImageLimits,
     /// Inline resources kept for one run, in bytes.
@@ -612,6 +615,17 @@ impl Painter<'_> {
                         } else {
                             self.segment(&included, &environment, inner)?;
                         }
+                    } else if let Some(background) =
+                        overlay.then(|| self.resources.pdf_background(&name)).flatten()
+                    {
+                        let left = origin.left + x as f32 * 72.0 / environment.units_x;
+                        let top = origin.top + y as f32 * 72.0 / environment.units_y;
+                        let bottom = self.page.height - top - background.height;
+                        self.page.items.push(Item::Background(page::PlacedBackground {
+                            background,
+                            x: left,
+                            y: bottom,
+                        }));
                     } else {
                         self.warn(format!("missing {kind} {name}"));
                     }

@@ -59,12 +59,22 @@ pub struct PlacedImage {
     pub height: f32,
 }
 
+/// A PDF page drawn as an overlay (the resource folder's `NAME.pdf`).
+#[derive(Debug, Clone)]
+pub struct PlacedBackground {
+    pub background: Arc<super::background::PdfBackground>,
+    /// Where the background page's lower-left corner goes.
+    pub x: f32,
+    pub y: f32,
+}
+
 /// One thing on a page, in drawing order.
 #[derive(Debug, Clone)]
 pub enum Item {
     Text(TextRun),
     Rule(Rule),
     Image(PlacedImage),
+    Background(PlacedBackground),
 }
 
 /// A rendered page.

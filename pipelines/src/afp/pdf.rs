@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use flate2::{write::ZlibEncoder, Compression};
 
+use super::background::PdfBackground;
 use super::fonts::StdFont;
 use super::page::{AfpPage, Item, PlacedImage, Rgb, TextRun};
 use crate::charset::windows_1252_byte;
@@ -27,6 +28,7 @@ pub struct AfpPdfWriter<W: Write> {
     page_objects: Vec<u32>,
     fonts: [Option<u32>; 12],
     images: HashMap<u64, u32>,
+    backgrounds: HashMap<u64, u32>,
     content: String,
 }
 
@@ -38,6 +40,7 @@ impl<W: Write> AfpPdfWriter<W> {
             page_objects: Vec::new(),
             fonts: [None; 12],
             images: HashMap::new(),
+            backgrounds: HashMap::new(),
             content: String::with_capacity(16 * 1024),
         };
         writer.out.write_all(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")?;
@@ -93,10 +96,36 @@ impl<W: Write> AfpPdfWriter<W> {
         Ok(id)
     }
 
+    fn background(&mut self, background: &PdfBackground) -> io::Result<u32> {
+        if let Some(&id) = self.backgrounds.get(&background.id) {
+            return Ok(id);
+        }
+        let offsets = std::cell::RefCell::new(std::mem::take(&mut self.offsets));
+        let mut allocate = || {
+            let mut offsets = offsets.borrow_mut();
+            let id = u32::try_from(offsets.len()).unwrap_or(u32::MAX);
+            offsets.push(0);
+            id
+        };
+        let mut begin = |out: &mut Counting<W>, id: u32| -> io::Result<()> {
+            let mut offsets = offsets.borrow_mut();
+            if let Some(slot) = offsets.get_mut(id as usize) {
+                *slot = out.written;
+            }
+            writeln!(out, "{id} 0 obj")
+        };
+        let result = background.write(&mut self.out, &mut allocate, &mut begin);
+        self.offsets = offsets.into_inner();
+        let id = result?;
+        self.backgrounds.insert(background.id, id);
+        Ok(id)
+    }
+
     /// Appends one page.
     pub fn add_page(&mut self, page: &AfpPage) -> io::Result<()> {
         let mut used_fonts: Vec<StdFont> = Vec::new();
         let mut used_images: Vec<(u64, u32)> = Vec::new();
+        let mut used_backgrounds: Vec<(u64, u32)> = Vec::new();
         let mut content = std::mem::take(&mut self.content);
         content.clear();
         for item in &page.items {
@@ -116,6 +145,20 @@ impl<W: Write> AfpPdfWriter<W> {
                         rule.y,
                         rule.width,
                         rule.height
+                    );
+                }
+                Item::Background(placed) => {
+                    let id = self.background(&placed.background)?;
+                    if !used_backgrounds.iter().any(|(bg, _)| *bg == placed.background.id) {
+                        used_backgrounds.push((placed.background.id, id));
+                    }
+                    let (ox, oy) = placed.background.origin;
+                    let _ = writeln!(
+                        content,
+                        "q 1 0 0 1 {:.3} {:.3} cm /Bg{} Do Q",
+                        placed.x - ox,
+                        placed.y - oy,
+                        placed.background.id
                     );
                 }
                 Item::Image(placed) => {
@@ -140,10 +183,13 @@ impl<W: Write> AfpPdfWriter<W> {
             }
             resources.push_str(">> ");
         }
-        if !used_images.is_empty() {
+        if !used_images.is_empty() || !used_backgrounds.is_empty() {
             resources.push_str("/XObject << ");
             for (image, id) in &used_images {
                 let _ = write!(resources, "/Im{image} {id} 0 R ");
+            }
+            for (background, id) in &used_backgrounds {
+                let _ = write!(resources, "/Bg{background} {id} 0 R ");
             }
             resources.push_str(">> ");
         }

@@ -9,6 +9,7 @@ use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::background::{self, PdfBackground};
 use super::fields::{Field, FieldReader};
 use super::ioca::{self, ImImage};
 use super::{collect, container_kind, AfpOptions, BEGIN};
@@ -27,6 +28,8 @@ pub struct Resources {
     looked_up: HashMap<String, bool>,
     images: HashMap<(String, u64), (u64, Arc<ImagePage>)>,
     next_image: u64,
+    /// PDF pages used as overlays, by name (None: looked for, not found or unreadable).
+    backgrounds: HashMap<String, Option<Arc<PdfBackground>>>,
 }
 
 impl Resources {
@@ -39,6 +42,7 @@ impl Resources {
             looked_up: HashMap::new(),
             images: HashMap::new(),
             next_image: 1,
+            backgrounds: HashMap::new(),
         }
     }
 
@@ -154,6 +158,41 @@ impl Resources {
             self.add(fields);
         }
         self.by_name.contains_key(name)
+    }
+
+    /// The resource folder's `NAME.pdf`, to draw as overlay `name`; a damaged one is logged
+    /// and counts as missing.
+    pub fn pdf_background(&mut self, name: &str) -> Option<Arc<PdfBackground>> {
+        if let Some(found) = self.backgrounds.get(name) {
+            return found.clone();
+        }
+        let dir = self.dir.clone()?;
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return None;
+        }
+        let found = [".pdf", ".PDF"]
+            .iter()
+            .map(|extension| dir.join(format!("{name}{extension}")))
+            .find(|path| path.is_file())
+            .and_then(|path| {
+                let too_large = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > MAX_RESOURCE_FILE;
+                if too_large {
+                    tracing::warn!(path = %path.display(), "background pdf too large: not read");
+                    return None;
+                }
+                let bytes = std::fs::read(&path).ok()?;
+                let id = self.next_image;
+                self.next_image += 1;
+                match background::load(&bytes, id) {
+                    Ok(background) => Some(Arc::new(background)),
+                    Err(error) => {
+                        tracing::warn!(path = %path.display(), %error, "background pdf cannot be used");
+                        None
+                    }
+                }
+            });
+        self.backgrounds.insert(name.to_string(), found.clone());
+        found
     }
 
     /// The image of an image object (IOCA, IM, or an object container holding JPEG, TIFF or
