@@ -405,7 +405,7 @@ mod tests {
         let fields = read_all(&bytes).unwrap();
         assert_eq!(fields.len(), 2);
         assert_eq!(fields[1].data, b"abc");
-        assert_eq!(fields[1].offset, 20);
+        assert_eq!(fields[1].offset, 21);
     }
 
     #[test]

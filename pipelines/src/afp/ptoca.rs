@@ -530,7 +530,7 @@ mod tests {
         assert!(error.to_string().contains("runs past"), "{error}");
         let mut page = AfpPage::default();
         interpret(
-            &[0x2B, 0xD3, 0x03, 0x41, 0x00, 0xC1],
+            &[0x2B, 0xD3, 0x03, 0x40, 0x00, 0xC1],
             &mut TextState::new(240.0),
             &a4_at_240(),
             &Fonts(Vec::new()),
