@@ -378,3 +378,58 @@ fn overlay_from_a_pdf_in_the_resource_folder_is_the_pages_background() {
         assert!((first.1 - 42.52).abs() < 0.5, "{first:?}");
     }
 }
+
+/// `bytes` without the page-group and TLE fields: an AFP run as an application without
+/// page groups writes it.
+fn without_page_groups(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at + 3 <= bytes.len() {
+        let length = usize::from(u16::from_be_bytes([bytes[at + 1], bytes[at + 2]]));
+        let field = &bytes[at..at + 1 + length];
+        let id = &field[3..6];
+        let group_or_tle = id == [0xD3, 0xA8, 0xAD] || id == [0xD3, 0xA9, 0xAD] || id == [0xD3, 0xA0, 0x90];
+        if !group_or_tle {
+            out.extend_from_slice(field);
+        }
+        at += 1 + length;
+    }
+    out
+}
+
+/// Without page groups, the run is cut by the burst rules on the rendered text, like a spool.
+#[test]
+fn a_run_without_page_groups_is_cut_by_the_burst_rule_on_its_text() {
+    let original = std::fs::read(fop_runs().join("invoices.afp")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let flat = work.path().join("flat.afp");
+    std::fs::write(&flat, without_page_groups(&original)).unwrap();
+    let rules = rules::RuleSet::from_toml(
+        "[[burst]]\nname = \"invoice-run\"\nwhen.format = [\"afp\"]\n\
+         change = { regex = 'N° facture\\s*:\\s*(?P<value>FA-\\d{4}-\\d{6})' }\n",
+    )
+    .unwrap();
+    let metadata = std::collections::BTreeMap::new();
+    let burst = rules.burst_for("cli", "afp", &metadata).expect("the burst rule applies");
+    let dir = work.path().join("parts");
+    std::fs::create_dir(&dir).unwrap();
+    let mut ranges = Vec::new();
+    let reader = BufReader::new(std::fs::File::open(&flat).unwrap());
+    let converted = convert_afp(reader, &AfpOptions::default(), Some(burst), &dir, |part| {
+        assert!(part.metadata.iter().all(|(key, _)| !key.starts_with("afp.tle.")));
+        ranges.push((part.page_first, part.page_last));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(converted.afp.map(|summary| summary.groups), Some(0));
+    let expect: Expect = serde_json::from_slice(
+        &std::fs::read(root().join("samples/afp/fo/invoices.expect.json")).unwrap(),
+    )
+    .unwrap();
+    let expected: Vec<(usize, usize)> = expect
+        .documents
+        .iter()
+        .map(|document| (document.pages[0], *document.pages.last().unwrap()))
+        .collect();
+    assert_eq!(ranges, expected);
+}
