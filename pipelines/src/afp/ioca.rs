@@ -1977,46 +1977,4 @@ mod tests {
         let error = decode_ioca(&segment(&fields, b"not a jpeg"), None, &limits()).unwrap_err();
         assert!(matches!(error, IocaError::Jpeg(_)), "{error}");
     }
-
-    #[test]
-    fn scratch_fuzz() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
-        let small = ImageLimits { max_pixels: 1 << 22, max_pages: 1 };
-        let g4 = encode_g4(21, 13, 24);
-        let mut f = size_240(21, 13); f.extend_from_slice(&hex("9503820100960101"));
-        let mut f0 = size_240(21, 0); f0.extend_from_slice(&hex("95028201"));
-        let mut f3 = size_240(7, 5); f3.extend_from_slice(&hex("9502030396010898020101"));
-        let mut fp = size_240(30, 4); fp.extend_from_slice(&hex("95020c049b0680120000000896010899"));
-        let seeds = vec![hex(FOP_BILEVEL_IPD), segment(&f, &g4), segment(&f0, &g4), segment(&f3, &[7u8; 60]), segment(&fp, &[3, 1, 2, 3, 4, 0xFD, 9, 0x80])];
-        let idds = [hex(FOP_BILEVEL_IDD), hex("000960096000080001f40d00010000000008080800102a6b"), hex("0101f401f400080001f60400000002")];
-        for round in 0..300_000u32 {
-            let mut bytes = seeds[round as usize % seeds.len()].clone();
-            let n = 1 + next() % 4;
-            for _ in 0..n {
-                let at = (next() as usize) % bytes.len().max(1);
-                match next() % 4 {
-                    0 => if at < bytes.len() { bytes[at] = next() as u8 },
-                    1 => if at < bytes.len() { bytes.remove(at); },
-                    2 => bytes.insert(at.min(bytes.len()), next() as u8),
-                    _ => bytes.truncate(at),
-                }
-            }
-            let mut idd = idds[round as usize % idds.len()].clone();
-            if next() % 3 == 0 { let at = (next() as usize) % idd.len(); idd[at] = next() as u8; }
-            let _ = decode_ioca(&bytes, Some(&idd), &small);
-            let _ = decode_ioca(&bytes, None, &small);
-            let mut id = iid((next() % 40) as u16, (next() % 40) as u16, ((next() % 9) as u16, (next() % 9) as u16), next() as u16);
-            if next() % 4 == 0 { let at = (next() as usize) % id.len(); id[at] = next() as u8; }
-            if let Ok(mut image) = ImImage::new(&id) {
-                for _ in 0..(next() % 4) {
-                    let icp: Vec<u8> = (0..12).map(|_| if next() % 3 == 0 { 0xFF } else { (next() % 20) as u8 }).collect();
-                    let _ = image.cell_position(&icp);
-                    let ird: Vec<u8> = (0..(next() % 50)).map(|_| next() as u8).collect();
-                    let _ = image.raster(&ird);
-                }
-                let _ = image.finish(&small);
-            }
-        }
-    }
 }
