@@ -433,3 +433,86 @@ fn a_run_without_page_groups_is_cut_by_the_burst_rule_on_its_text() {
         .collect();
     assert_eq!(ranges, expected);
 }
+
+fn structured_field(id: [u8; 3], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0x5A];
+    bytes.extend_from_slice(&((data.len() + 8) as u16).to_be_bytes());
+    bytes.extend_from_slice(&id);
+    bytes.extend_from_slice(&[0, 0, 0]);
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// A PDF held in an object container (BOC…OCD…EOC) is drawn in its object area: here one of
+/// the sample invoices, shrunk to a quarter page at the area's offset.
+#[test]
+fn a_pdf_in_an_object_container_is_drawn_in_its_area() {
+    let invoice = std::fs::read(root().join("samples/pdf/facture-FA-2024-000501.pdf")).unwrap();
+    let name = |text: &str| -> Vec<u8> {
+        // EBCDIC upper-case letters and digits (CCSID 500).
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'I' => 0xC1 + (b - b'A'),
+                b'J'..=b'R' => 0xD1 + (b - b'J'),
+                b'S'..=b'Z' => 0xE2 + (b - b'S'),
+                b'0'..=b'9' => 0xF0 + (b - b'0'),
+                _ => 0x40,
+            })
+            .collect()
+    };
+    let mut afp = Vec::new();
+    afp.extend(structured_field([0xD3, 0xA8, 0xA8], &name("DOC00001")));
+    afp.extend(structured_field([0xD3, 0xA8, 0xAF], &name("PAGE0001")));
+    afp.extend(structured_field([0xD3, 0xA8, 0xC9], &name("AEG00001")));
+    // PGD: 240 per inch, A4 (1984 x 2806).
+    afp.extend(structured_field(
+        [0xD3, 0xA6, 0xAF],
+        &[0, 0, 0x09, 0x60, 0x09, 0x60, 0x00, 0x07, 0xC0, 0x00, 0x0A, 0xF6, 0, 0, 0],
+    ));
+    afp.extend(structured_field([0xD3, 0xA9, 0xC9], &name("AEG00001")));
+    afp.extend(structured_field([0xD3, 0xA8, 0x92], &name("OBJ00001")));
+    afp.extend(structured_field([0xD3, 0xA8, 0xC7], &name("OEG00001")));
+    // OBD: measurement units 240/in, area 992 x 1403 units (half the page each way).
+    afp.extend(structured_field(
+        [0xD3, 0xA6, 0x6B],
+        &[
+            0x08, 0x4B, 0, 0, 0x09, 0x60, 0x09, 0x60, 0x09, 0x4C, 0x02, 0x00, 0x03, 0xE0, 0x00,
+            0x05, 0x7B,
+        ],
+    ));
+    // OBP: area at (240, 480) units = 1 in, 2 in from the top-left corner.
+    afp.extend(structured_field(
+        [0xD3, 0xAC, 0x6B],
+        &[
+            0x01, 0x17, 0x00, 0x00, 0xF0, 0x00, 0x01, 0xE0, 0, 0, 0x2D, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0x2D, 0, 0,
+        ],
+    ));
+    afp.extend(structured_field([0xD3, 0xA9, 0xC7], &name("OEG00001")));
+    for chunk in invoice.chunks(8000) {
+        afp.extend(structured_field([0xD3, 0xEE, 0x92], chunk));
+    }
+    afp.extend(structured_field([0xD3, 0xA9, 0x92], &name("OBJ00001")));
+    afp.extend(structured_field([0xD3, 0xA9, 0xAF], &name("PAGE0001")));
+    afp.extend(structured_field([0xD3, 0xA9, 0xA8], &name("DOC00001")));
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("container.afp");
+    std::fs::write(&path, &afp).unwrap();
+    let rendered = render(&path, &AfpOptions::default()).unwrap();
+    let (part, pdf) = &rendered.parts[0];
+    assert!(part.metadata.iter().all(|(key, _)| key != "afp.warning"), "{:?}", part.metadata);
+    qpdf_check(pdf);
+    let text = collapse(&pdftotext(pdf, &[]));
+    assert!(text.contains("FA-2024-000501"), "{text}");
+    let word = words(pdf, 1)
+        .into_iter()
+        .find(|(text, _, _)| text.contains("FA-2024-000501"))
+        .unwrap();
+    let theirs = words(&root().join("samples/pdf/facture-FA-2024-000501.pdf"), 1)
+        .into_iter()
+        .find(|(text, _, _)| text.contains("FA-2024-000501"))
+        .unwrap();
+    // Scaled by a half (A4 into half an A4), moved 72 pt right and 144 pt down.
+    assert!((word.1 - (72.0 + theirs.1 * 0.5)).abs() < 1.0, "{word:?} {theirs:?}");
+    assert!((word.2 - (144.0 + theirs.2 * 0.5)).abs() < 1.0, "{word:?} {theirs:?}");
+}

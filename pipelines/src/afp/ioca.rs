@@ -1305,8 +1305,9 @@ mod tests {
     /// Its IDD: 720 points per 10 inches, 160×48, function set 10.
     const FOP_BILEVEL_IDD: &str = "0002d002d000a00030f702010a";
 
-    const SAMPLES: &str = "/work/shared/samples/ibmi/afp";
-    const CORPUS: &str = "/work/shared/corpora/afp";
+    /// The product brief's samples and corpora, beside the checkout (as in CI).
+    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/ibmi/afp");
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpora/afp");
 
     fn hex(text: &str) -> Vec<u8> {
         (0..text.len() / 2)
@@ -1355,14 +1356,12 @@ mod tests {
         (ipd, idd)
     }
 
+    /// A sample of ../shared; its absence fails the test (never a silent skip).
     fn read_sample(dir: &str, name: &str) -> Option<Vec<u8>> {
         let path = format!("{dir}/{name}");
         match std::fs::read(&path) {
             Ok(bytes) => Some(bytes),
-            Err(_) => {
-                eprintln!("skipped: {path} is not here");
-                None
-            }
+            Err(error) => panic!("{path}: {error} (the shared samples must sit beside the checkout)"),
         }
     }
 

@@ -625,6 +625,8 @@ impl Painter<'_> {
                             background,
                             x: left,
                             y: bottom,
+                            scale_x: 1.0,
+                            scale_y: 1.0,
                         }));
                     } else {
                         self.warn(format!("missing {kind} {name}"));
@@ -799,6 +801,12 @@ impl Painter<'_> {
             }
         }
         let area = area.overridden_by(&include);
+        if begin.category() == 0x92 {
+            if let Some(background) = self.resources.container_pdf(&name, fields) {
+                self.place_pdf(background, &area, environment, origin);
+                return Ok(());
+            }
+        }
         let decoded = match self.resources.image(&name, fields, &self.options.image_limits) {
             Ok(decoded) => decoded,
             Err(reason) => {
@@ -809,6 +817,38 @@ impl Painter<'_> {
         let (id, image) = decoded;
         self.place_image(id, image, &area, environment, origin);
         Ok(())
+    }
+
+    /// A PDF held in an object container: its first page scaled to fit the object area.
+    fn place_pdf(
+        &mut self,
+        background: Arc<background::PdfBackground>,
+        area: &Area,
+        environment: &Environment,
+        origin: Origin,
+    ) {
+        let left = origin.left + area.x.unwrap_or(0) as f32 * 72.0 / environment.units_x;
+        let top = origin.top + area.y.unwrap_or(0) as f32 * 72.0 / environment.units_y;
+        let (natural_w, natural_h) = (background.width, background.height);
+        let scale = match (area.width, area.height) {
+            (Some(w), Some(h)) if w > 0 && h > 0 && natural_w > 0.0 && natural_h > 0.0 => {
+                let w = w as f32 * 72.0 / area.units_x.unwrap_or(environment.units_x);
+                let h = h as f32 * 72.0 / area.units_y.unwrap_or(environment.units_y);
+                (w / natural_w).min(h / natural_h)
+            }
+            _ => 1.0,
+        };
+        if !scale.is_finite() || scale <= 0.0 {
+            return;
+        }
+        let y = self.page.height - top - natural_h * scale;
+        self.page.items.push(Item::Background(page::PlacedBackground {
+            background,
+            x: left,
+            y,
+            scale_x: scale,
+            scale_y: scale,
+        }));
     }
 
     fn place_image(

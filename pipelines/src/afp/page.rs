@@ -66,6 +66,9 @@ pub struct PlacedBackground {
     /// Where the background page's lower-left corner goes.
     pub x: f32,
     pub y: f32,
+    /// Scale along x and y (1 for an overlay; an object container's PDF fits its area).
+    pub scale_x: f32,
+    pub scale_y: f32,
 }
 
 /// One thing on a page, in drawing order.

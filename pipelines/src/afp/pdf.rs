@@ -153,11 +153,12 @@ impl<W: Write> AfpPdfWriter<W> {
                         used_backgrounds.push((placed.background.id, id));
                     }
                     let (ox, oy) = placed.background.origin;
+                    let (sx, sy) = (placed.scale_x, placed.scale_y);
                     let _ = writeln!(
                         content,
-                        "q 1 0 0 1 {:.3} {:.3} cm /Bg{} Do Q",
-                        placed.x - ox,
-                        placed.y - oy,
+                        "q {sx:.5} 0 0 {sy:.5} {:.3} {:.3} cm /Bg{} Do Q",
+                        placed.x - ox * sx,
+                        placed.y - oy * sy,
                         placed.background.id
                     );
                 }

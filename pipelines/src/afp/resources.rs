@@ -195,6 +195,37 @@ impl Resources {
         found
     }
 
+    /// The PDF an object container holds (its first page), decoded once per run; None when
+    /// the container holds no PDF (or a damaged one, logged).
+    pub fn container_pdf(&mut self, name: &str, fields: &[Field]) -> Option<Arc<PdfBackground>> {
+        let mut data = Vec::new();
+        for field in fields {
+            if field.id[1] == 0xEE && field.id[2] == 0x92 {
+                data.extend_from_slice(&field.data);
+            }
+        }
+        if !data.starts_with(b"%PDF") {
+            return None;
+        }
+        let mut hasher = DefaultHasher::new();
+        data.hash(&mut hasher);
+        let key = format!("container {name} {:016x}", hasher.finish());
+        if let Some(found) = self.backgrounds.get(&key) {
+            return found.clone();
+        }
+        let id = self.next_image;
+        self.next_image += 1;
+        let found = match background::load(&data, id) {
+            Ok(background) => Some(Arc::new(background)),
+            Err(error) => {
+                tracing::warn!(object = name, %error, "pdf in an object container cannot be drawn");
+                None
+            }
+        };
+        self.backgrounds.insert(key, found.clone());
+        found
+    }
+
     /// The image of an image object (IOCA, IM, or an object container holding JPEG, TIFF or
     /// PNG), decoded once per run; its id identifies it to the PDF writer.
     pub fn image(
