@@ -96,6 +96,7 @@ fn fop_runs() -> &'static Path {
             .arg(&dir)
             .arg("invoices")
             .arg("landscape")
+            .arg("rotated")
             .status()
             .expect("bash");
         assert!(
@@ -515,4 +516,31 @@ fn a_pdf_in_an_object_container_is_drawn_in_its_area() {
     // Scaled by a half (A4 into half an A4), moved 72 pt right and 144 pt down.
     assert!((word.1 - (72.0 + theirs.1 * 0.5)).abs() < 1.0, "{word:?} {theirs:?}");
     assert!((word.2 - (144.0 + theirs.2 * 0.5)).abs() < 1.0, "{word:?} {theirs:?}");
+}
+
+/// Text in the four orientations (FOP writes STO for turned block containers) lands where
+/// FOP's own PDF has it, and reads as words.
+#[test]
+fn turned_text_in_four_orientations_lands_where_fop_puts_it() {
+    let rendered = render(&fop_runs().join("rotated.afp"), &AfpOptions::default()).unwrap();
+    let (_, pdf) = &rendered.parts[0];
+    let ours = words(pdf, 1);
+    let theirs = words(&fop_runs().join("rotated.fop.pdf"), 1);
+    let texts = |words: &[(String, f32, f32)]| {
+        let mut texts: Vec<String> = words.iter().map(|(text, _, _)| text.clone()).collect();
+        texts.sort();
+        texts
+    };
+    assert_eq!(texts(&ours), texts(&theirs));
+    for word in ["tourné", "l&apos;envers", "270", "BL-2024-0042"] {
+        assert!(ours.iter().any(|(text, _, _)| text == word), "{word} in {ours:?}");
+    }
+    for (text, x, y) in &theirs {
+        let nearest = ours
+            .iter()
+            .filter(|(other, _, _)| other == text)
+            .map(|(_, ox, oy)| (ox - x).abs().max((oy - y).abs()))
+            .fold(f32::INFINITY, f32::min);
+        assert!(nearest <= 3.0, "{text:?} at ({x}, {y}) is {nearest} pt away in ours");
+    }
 }
