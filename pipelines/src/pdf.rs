@@ -422,47 +422,61 @@ impl<W: Write> PdfWriter<W> {
 
     /// Writes the page tree, catalog, info and cross-reference table; returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
-        self.begin_object(PAGES)?;
-        write!(
-            self.out,
-            "<< /Type /Pages /Count {} /Kids [",
-            self.page_objects.len()
+        write_trailer(
+            &mut self.out,
+            &mut self.offsets,
+            &self.page_objects,
+            [CATALOG, PAGES, INFO],
         )?;
-        for (index, id) in self.page_objects.iter().enumerate() {
-            if index % 16 == 0 {
-                self.out.write_all(b"\n")?;
-            }
-            write!(self.out, "{id} 0 R ")?;
-        }
-        self.out.write_all(b"] >>\nendobj\n")?;
-        self.begin_object(CATALOG)?;
-        write!(
-            self.out,
-            "<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n"
-        )?;
-        self.begin_object(INFO)?;
-        write!(
-            self.out,
-            "<< /Producer (Greffier {}) >>\nendobj\n",
-            env!("CARGO_PKG_VERSION")
-        )?;
-        let xref = self.out.written;
-        write!(
-            self.out,
-            "xref\n0 {}\n0000000000 65535 f \n",
-            self.offsets.len()
-        )?;
-        for offset in self.offsets.iter().skip(1) {
-            writeln!(self.out, "{offset:010} 00000 n ")?;
-        }
-        write!(
-            self.out,
-            "trailer\n<< /Size {} /Root {CATALOG} 0 R /Info {INFO} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            self.offsets.len()
-        )?;
-        self.out.flush()?;
         Ok(self.out.inner)
     }
+}
+
+/// The end of a PDF written object by object: the page tree (object `pages`) listing
+/// `page_objects`, the catalog, the info dictionary, the cross-reference table of `offsets`
+/// (by object number, 0 unused) and the trailer. Shared by the spool and AFP writers.
+pub(crate) fn write_trailer<W: Write>(
+    out: &mut Counting<W>,
+    offsets: &mut Vec<u64>,
+    page_objects: &[u32],
+    [catalog, pages, info]: [u32; 3],
+) -> io::Result<()> {
+    let mut begin = |out: &mut Counting<W>, id: u32| -> io::Result<()> {
+        let index = id as usize;
+        if offsets.len() <= index {
+            offsets.resize(index + 1, 0);
+        }
+        offsets[index] = out.written;
+        writeln!(out, "{id} 0 obj")
+    };
+    begin(out, pages)?;
+    write!(out, "<< /Type /Pages /Count {} /Kids [", page_objects.len())?;
+    for (index, id) in page_objects.iter().enumerate() {
+        if index % 16 == 0 {
+            out.write_all(b"\n")?;
+        }
+        write!(out, "{id} 0 R ")?;
+    }
+    out.write_all(b"] >>\nendobj\n")?;
+    begin(out, catalog)?;
+    write!(out, "<< /Type /Catalog /Pages {pages} 0 R >>\nendobj\n")?;
+    begin(out, info)?;
+    write!(
+        out,
+        "<< /Producer (Greffier {}) >>\nendobj\n",
+        env!("CARGO_PKG_VERSION")
+    )?;
+    let xref = out.written;
+    write!(out, "xref\n0 {}\n0000000000 65535 f \n", offsets.len())?;
+    for offset in offsets.iter().skip(1) {
+        writeln!(out, "{offset:010} 00000 n ")?;
+    }
+    write!(
+        out,
+        "trailer\n<< /Size {} /Root {catalog} 0 R /Info {info} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        offsets.len()
+    )?;
+    out.flush()
 }
 
 #[cfg(test)]

@@ -89,7 +89,6 @@
 //! size and every fill rectangle.
 
 use std::convert::Infallible;
-use std::io::Write as _;
 
 use fax::decoder::{DecodeStatus, Group4Decoder};
 
@@ -1037,16 +1036,7 @@ fn unpack_bits(source: &[u8], limit: usize) -> Vec<u8> {
     out
 }
 
-/// Deflates bytes (zlib format, as `/FlateDecode` reads them).
-fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::new(6),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    encoder.finish().unwrap_or_default()
-}
+use crate::image::deflate;
 
 // ---------------------------------------------------------------------------------------------
 // IM images

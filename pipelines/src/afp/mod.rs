@@ -530,6 +530,14 @@ impl Area {
         }
     }
 
+    /// The area's top-left corner on the page, in points from the page's top-left.
+    fn top_left(&self, environment: &Environment, origin: Origin) -> (f32, f32) {
+        (
+            origin.left + self.x.unwrap_or(0) as f32 * 72.0 / environment.units_x,
+            origin.top + self.y.unwrap_or(0) as f32 * 72.0 / environment.units_y,
+        )
+    }
+
     /// An IOB's or include's override of this area: what it gives wins.
     fn overridden_by(mut self, other: &Area) -> Area {
         self.x = other.x.or(self.x);
@@ -827,8 +835,7 @@ impl Painter<'_> {
         environment: &Environment,
         origin: Origin,
     ) {
-        let left = origin.left + area.x.unwrap_or(0) as f32 * 72.0 / environment.units_x;
-        let top = origin.top + area.y.unwrap_or(0) as f32 * 72.0 / environment.units_y;
+        let (left, top) = area.top_left(environment, origin);
         let (natural_w, natural_h) = (background.width, background.height);
         let scale = match (area.width, area.height) {
             (Some(w), Some(h)) if w > 0 && h > 0 && natural_w > 0.0 && natural_h > 0.0 => {
@@ -859,8 +866,7 @@ impl Painter<'_> {
         environment: &Environment,
         origin: Origin,
     ) {
-        let left = origin.left + area.x.unwrap_or(0) as f32 * 72.0 / environment.units_x;
-        let top = origin.top + area.y.unwrap_or(0) as f32 * 72.0 / environment.units_y;
+        let (left, top) = area.top_left(environment, origin);
         let natural = (image.width_pt(), image.height_pt());
         let box_size = match (area.width, area.height) {
             (Some(w), Some(h)) if w > 0 && h > 0 => Some((

@@ -13,7 +13,7 @@ use super::fonts::StdFont;
 use super::page::{AfpPage, Item, PlacedImage, Rgb, TextRun};
 use crate::charset::windows_1252_byte;
 use crate::image::{Encoding, ImagePage, PageColor};
-use crate::pdf::{to_unicode_cmap, Counting, REPLACEMENT_CODE};
+use crate::pdf::{to_unicode_cmap, write_trailer, Counting, REPLACEMENT_CODE};
 
 const CATALOG: u32 = 1;
 const PAGES: u32 = 2;
@@ -219,45 +219,12 @@ impl<W: Write> AfpPdfWriter<W> {
 
     /// Writes the page tree, catalog, info and cross-reference table; returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
-        self.begin_object(PAGES)?;
-        write!(
-            self.out,
-            "<< /Type /Pages /Count {} /Kids [",
-            self.page_objects.len()
+        write_trailer(
+            &mut self.out,
+            &mut self.offsets,
+            &self.page_objects,
+            [CATALOG, PAGES, INFO],
         )?;
-        for (index, id) in self.page_objects.clone().iter().enumerate() {
-            if index % 16 == 0 {
-                self.out.write_all(b"\n")?;
-            }
-            write!(self.out, "{id} 0 R ")?;
-        }
-        self.out.write_all(b"] >>\nendobj\n")?;
-        self.begin_object(CATALOG)?;
-        write!(
-            self.out,
-            "<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n"
-        )?;
-        self.begin_object(INFO)?;
-        write!(
-            self.out,
-            "<< /Producer (Greffier {}) >>\nendobj\n",
-            env!("CARGO_PKG_VERSION")
-        )?;
-        let xref = self.out.written;
-        write!(
-            self.out,
-            "xref\n0 {}\n0000000000 65535 f \n",
-            self.offsets.len()
-        )?;
-        for offset in self.offsets.iter().skip(1) {
-            writeln!(self.out, "{offset:010} 00000 n ")?;
-        }
-        write!(
-            self.out,
-            "trailer\n<< /Size {} /Root {CATALOG} 0 R /Info {INFO} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            self.offsets.len()
-        )?;
-        self.out.flush()?;
         Ok(self.out.inner)
     }
 }

@@ -270,7 +270,7 @@ fn resolution(stated: Option<(f64, f64)>) -> (f32, f32) {
 }
 
 /// Deflates bytes (zlib format, as `/FlateDecode` reads them).
-fn deflate(data: &[u8]) -> Vec<u8> {
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut encoder = flate2::write::ZlibEncoder::new(
         Vec::with_capacity(data.len() / 4),
