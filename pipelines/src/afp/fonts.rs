@@ -265,7 +265,8 @@ fn face_of(name: &str) -> Option<(StdFont, Option<f32>)> {
         return None;
     }
     let typewriter = ["GT", "CR", "LG", "PR", "OR", "SC", "ST", "CE"];
-    if let Some(kind) = typewriter.iter().find(|kind| name[2..].contains(*kind)) {
+    let after_prefix = name.get(2..).unwrap_or("");
+    if let Some(kind) = typewriter.iter().find(|kind| after_prefix.contains(*kind)) {
         // C0D0GT10, C0S0CR12 …: a pitch, or a point size, after the face.
         let digits: String = name
             .rsplit(kind)
@@ -391,6 +392,14 @@ mod tests {
         let helvetica = font_from_names(Some("C0H20000"), None, None, None);
         assert_eq!(helvetica.size_for(Some(12.0 * 72.0 / 240.0)), 13.0);
         assert_eq!(helvetica.size_for(None), 10.0);
+    }
+
+    /// Regression (fuzz, afp_render): a name with a non-ASCII character at byte 2 was sliced
+    /// inside the character and panicked.
+    #[test]
+    fn fonts_face_of_not_a_char_boundary() {
+        let font = font_from_names(Some("CÓ440000"), None, None, None);
+        assert_eq!(font.font, StdFont::COURIER);
     }
 
     #[test]
