@@ -809,7 +809,8 @@ impl Stage for Extract {
             doc.problems = evaluation.problems.clone();
             if ctx.settings.afp.review_missing_resources {
                 if let Some(warning) = doc.metadata.get("afp.warning") {
-                    doc.problems.push(format!("afp drawn incompletely: {warning}"));
+                    doc.problems
+                        .push(format!("afp drawn incompletely: {warning}"));
                 }
             }
             if doc.doc_type.is_some() && doc.targets.is_empty() && doc.problems.is_empty() {

@@ -34,7 +34,10 @@ fn render(path: &Path, options: &AfpOptions) -> Result<Rendered, pipelines::conv
         }
         if let Some(keep) = std::env::var_os("AFP_KEEP") {
             let name = path.file_stem().unwrap().to_string_lossy().to_string();
-            std::fs::copy(&pdf, Path::new(&keep).join(format!("{name}-{}.pdf", part.index)))?;
+            std::fs::copy(
+                &pdf,
+                Path::new(&keep).join(format!("{name}-{}.pdf", part.index)),
+            )?;
         }
         parts.push((part, pdf));
         Ok(())
@@ -49,7 +52,11 @@ fn pdftotext(pdf: &Path, extra: &[&str]) -> String {
         .arg("-")
         .output()
         .expect("pdftotext (poppler-utils) must be installed: tests/run.sh installs it");
-    assert!(output.status.success(), "pdftotext failed on {}", pdf.display());
+    assert!(
+        output.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -73,8 +80,14 @@ fn fop_sample_with_page_groups_becomes_one_pdf_per_invoice_with_its_tles() {
             .find(|(name, _)| name == key)
             .map(|(_, value)| value.clone())
     };
-    assert_eq!(meta(first, "afp.tle.INVOICE_NO").as_deref(), Some("INV-2024-000123"));
-    assert_eq!(meta(first, "afp.tle.CLIENT_NO").as_deref(), Some("CL004711"));
+    assert_eq!(
+        meta(first, "afp.tle.INVOICE_NO").as_deref(),
+        Some("INV-2024-000123")
+    );
+    assert_eq!(
+        meta(first, "afp.tle.CLIENT_NO").as_deref(),
+        Some("CL004711")
+    );
     assert_eq!(
         meta(first, "afp.warning").as_deref(),
         Some("missing overlay O1INVBG1")
@@ -82,7 +95,10 @@ fn fop_sample_with_page_groups_becomes_one_pdf_per_invoice_with_its_tles() {
     let text = collapse(&pdftotext(pdf, &[]));
     assert!(text.contains("ACME SARL - FACTURE / INVOICE"), "{text}");
     assert!(text.contains("Client: Société Générale à Paris"), "{text}");
-    assert!(text.contains("Gadget B (crème brûlée) 99,00 EUR 99,00 EUR"), "{text}");
+    assert!(
+        text.contains("Gadget B (crème brûlée) 99,00 EUR 99,00 EUR"),
+        "{text}"
+    );
     let _ = &rendered.dir;
 }
 
@@ -138,7 +154,11 @@ fn pages_of(pdf: &Path) -> usize {
 }
 
 fn qpdf_check(pdf: &Path) {
-    let output = Command::new("qpdf").arg("--check").arg(pdf).output().expect("qpdf");
+    let output = Command::new("qpdf")
+        .arg("--check")
+        .arg(pdf)
+        .output()
+        .expect("qpdf");
     assert!(
         output.status.success(),
         "qpdf --check {}: {}",
@@ -156,7 +176,11 @@ fn check_against_expectation(name: &str) {
     )
     .unwrap();
     let rendered = render(&afp, &AfpOptions::default()).unwrap();
-    assert_eq!(rendered.parts.len(), expect.documents.len(), "{name}: documents");
+    assert_eq!(
+        rendered.parts.len(),
+        expect.documents.len(),
+        "{name}: documents"
+    );
     for ((part, pdf), document) in rendered.parts.iter().zip(&expect.documents) {
         qpdf_check(pdf);
         let pages: Vec<usize> = (part.page_first..=part.page_last).collect();
@@ -165,7 +189,9 @@ fn check_against_expectation(name: &str) {
         let tles: std::collections::BTreeMap<String, String> = part
             .metadata
             .iter()
-            .filter_map(|(key, value)| Some((key.strip_prefix("afp.tle.")?.to_string(), value.clone())))
+            .filter_map(|(key, value)| {
+                Some((key.strip_prefix("afp.tle.")?.to_string(), value.clone()))
+            })
             .collect();
         assert_eq!(tles, document.tles, "{name} part {}: keys", part.index);
         for (offset, page) in pages.iter().enumerate() {
@@ -185,7 +211,10 @@ fn fop_invoices_run_gives_one_document_per_page_group_with_the_fo_text_and_tle_k
 fn fop_landscape_report_keeps_its_132_columns_on_a_landscape_page() {
     check_against_expectation("landscape");
     let rendered = render(&fop_runs().join("landscape.afp"), &AfpOptions::default()).unwrap();
-    let info = Command::new("pdfinfo").arg(&rendered.parts[0].1).output().unwrap();
+    let info = Command::new("pdfinfo")
+        .arg(&rendered.parts[0].1)
+        .output()
+        .unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
     assert!(info.contains("841.8 x 595.2"), "{info}");
 }
@@ -227,7 +256,10 @@ fn overlay_from_the_resource_folder_is_drawn_on_every_page_and_its_absence_is_a_
                 part.index
             );
             // The overlay's words where FOP's own PDF of the overlay page has them.
-            let bbox = pdftotext(pdf, &["-bbox", "-f", &page.to_string(), "-l", &page.to_string()]);
+            let bbox = pdftotext(
+                pdf,
+                &["-bbox", "-f", &page.to_string(), "-l", &page.to_string()],
+            );
             let word = bbox
                 .lines()
                 .find(|line| line.ends_with(">FORMULAIRE</word>"))
@@ -301,8 +333,11 @@ fn grey_page(pdf: &Path, page: usize, dpi: u32) -> (usize, usize, Vec<u8>) {
 #[test]
 fn pages_look_like_fops_own_pdf_of_the_same_fo() {
     for name in ["invoices", "landscape"] {
-        let rendered = render(&fop_runs().join(format!("{name}.afp")), &AfpOptions::default())
-            .unwrap();
+        let rendered = render(
+            &fop_runs().join(format!("{name}.afp")),
+            &AfpOptions::default(),
+        )
+        .unwrap();
         let fop_pdf = fop_runs().join(format!("{name}.fop.pdf"));
         let mut worst = 0.0f32;
         let mut compared = 0;
@@ -389,7 +424,8 @@ fn without_page_groups(bytes: &[u8]) -> Vec<u8> {
         let length = usize::from(u16::from_be_bytes([bytes[at + 1], bytes[at + 2]]));
         let field = &bytes[at..at + 1 + length];
         let id = &field[3..6];
-        let group_or_tle = id == [0xD3, 0xA8, 0xAD] || id == [0xD3, 0xA9, 0xAD] || id == [0xD3, 0xA0, 0x90];
+        let group_or_tle =
+            id == [0xD3, 0xA8, 0xAD] || id == [0xD3, 0xA9, 0xAD] || id == [0xD3, 0xA0, 0x90];
         if !group_or_tle {
             out.extend_from_slice(field);
         }
@@ -411,13 +447,18 @@ fn a_run_without_page_groups_is_cut_by_the_burst_rule_on_its_text() {
     )
     .unwrap();
     let metadata = std::collections::BTreeMap::new();
-    let burst = rules.burst_for("cli", "afp", &metadata).expect("the burst rule applies");
+    let burst = rules
+        .burst_for("cli", "afp", &metadata)
+        .expect("the burst rule applies");
     let dir = work.path().join("parts");
     std::fs::create_dir(&dir).unwrap();
     let mut ranges = Vec::new();
     let reader = BufReader::new(std::fs::File::open(&flat).unwrap());
     let converted = convert_afp(reader, &AfpOptions::default(), Some(burst), &dir, |part| {
-        assert!(part.metadata.iter().all(|(key, _)| !key.starts_with("afp.tle.")));
+        assert!(part
+            .metadata
+            .iter()
+            .all(|(key, _)| !key.starts_with("afp.tle.")));
         ranges.push((part.page_first, part.page_last));
         Ok(())
     })
@@ -468,7 +509,9 @@ fn a_pdf_in_an_object_container_is_drawn_in_its_area() {
     // PGD: 240 per inch, A4 (1984 x 2806).
     afp.extend(structured_field(
         [0xD3, 0xA6, 0xAF],
-        &[0, 0, 0x09, 0x60, 0x09, 0x60, 0x00, 0x07, 0xC0, 0x00, 0x0A, 0xF6, 0, 0, 0],
+        &[
+            0, 0, 0x09, 0x60, 0x09, 0x60, 0x00, 0x07, 0xC0, 0x00, 0x0A, 0xF6, 0, 0, 0,
+        ],
     ));
     afp.extend(structured_field([0xD3, 0xA9, 0xC9], &name("AEG00001")));
     afp.extend(structured_field([0xD3, 0xA8, 0x92], &name("OBJ00001")));
@@ -485,8 +528,8 @@ fn a_pdf_in_an_object_container_is_drawn_in_its_area() {
     afp.extend(structured_field(
         [0xD3, 0xAC, 0x6B],
         &[
-            0x01, 0x17, 0x00, 0x00, 0xF0, 0x00, 0x01, 0xE0, 0, 0, 0x2D, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0x2D, 0, 0,
+            0x01, 0x17, 0x00, 0x00, 0xF0, 0x00, 0x01, 0xE0, 0, 0, 0x2D, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0x2D, 0, 0,
         ],
     ));
     afp.extend(structured_field([0xD3, 0xA9, 0xC7], &name("OEG00001")));
@@ -501,7 +544,11 @@ fn a_pdf_in_an_object_container_is_drawn_in_its_area() {
     std::fs::write(&path, &afp).unwrap();
     let rendered = render(&path, &AfpOptions::default()).unwrap();
     let (part, pdf) = &rendered.parts[0];
-    assert!(part.metadata.iter().all(|(key, _)| key != "afp.warning"), "{:?}", part.metadata);
+    assert!(
+        part.metadata.iter().all(|(key, _)| key != "afp.warning"),
+        "{:?}",
+        part.metadata
+    );
     qpdf_check(pdf);
     let text = collapse(&pdftotext(pdf, &[]));
     assert!(text.contains("FA-2024-000501"), "{text}");
@@ -514,8 +561,14 @@ fn a_pdf_in_an_object_container_is_drawn_in_its_area() {
         .find(|(text, _, _)| text.contains("FA-2024-000501"))
         .unwrap();
     // Scaled by a half (A4 into half an A4), moved 72 pt right and 144 pt down.
-    assert!((word.1 - (72.0 + theirs.1 * 0.5)).abs() < 1.0, "{word:?} {theirs:?}");
-    assert!((word.2 - (144.0 + theirs.2 * 0.5)).abs() < 1.0, "{word:?} {theirs:?}");
+    assert!(
+        (word.1 - (72.0 + theirs.1 * 0.5)).abs() < 1.0,
+        "{word:?} {theirs:?}"
+    );
+    assert!(
+        (word.2 - (144.0 + theirs.2 * 0.5)).abs() < 1.0,
+        "{word:?} {theirs:?}"
+    );
 }
 
 /// Text in the four orientations (FOP writes STO for turned block containers) lands where
@@ -533,7 +586,10 @@ fn turned_text_in_four_orientations_lands_where_fop_puts_it() {
     };
     assert_eq!(texts(&ours), texts(&theirs));
     for word in ["tourné", "l&apos;envers", "270", "BL-2024-0042"] {
-        assert!(ours.iter().any(|(text, _, _)| text == word), "{word} in {ours:?}");
+        assert!(
+            ours.iter().any(|(text, _, _)| text == word),
+            "{word} in {ours:?}"
+        );
     }
     for (text, x, y) in &theirs {
         let nearest = ours
@@ -541,6 +597,9 @@ fn turned_text_in_four_orientations_lands_where_fop_puts_it() {
             .filter(|(other, _, _)| other == text)
             .map(|(_, ox, oy)| (ox - x).abs().max((oy - y).abs()))
             .fold(f32::INFINITY, f32::min);
-        assert!(nearest <= 3.0, "{text:?} at ({x}, {y}) is {nearest} pt away in ours");
+        assert!(
+            nearest <= 3.0,
+            "{text:?} at ({x}, {y}) is {nearest} pt away in ours"
+        );
     }
 }

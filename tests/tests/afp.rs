@@ -115,7 +115,10 @@ fn a_fop_run_of_50_invoices_is_filed_by_its_tles_and_once() {
     let found = json_lines(&run_ok(greffier(&data).args([
         "search",
         "--json",
-        &format!("keys.invoice_number:{}", three["keys"]["invoice_number"].as_str().unwrap()),
+        &format!(
+            "keys.invoice_number:{}",
+            three["keys"]["invoice_number"].as_str().unwrap()
+        ),
     ])));
     assert_eq!(found.len(), 1);
 
@@ -150,10 +153,17 @@ fn without_its_overlay_an_afp_invoice_goes_to_review_saying_which_is_missing() {
             line["problems"],
             serde_json::json!(["afp drawn incompletely: missing overlay O1INVBG1"])
         );
-        assert!(line["keys"]["invoice_number"].as_str().unwrap().starts_with("FA-2024-"));
+        assert!(line["keys"]["invoice_number"]
+            .as_str()
+            .unwrap()
+            .starts_with("FA-2024-"));
     }
     let review = String::from_utf8(run_ok(greffier(&data).arg("review")).stdout).unwrap();
-    assert_eq!(review.matches("missing overlay O1INVBG1").count(), 6, "{review}");
+    assert_eq!(
+        review.matches("missing overlay O1INVBG1").count(),
+        6,
+        "{review}"
+    );
     let show = String::from_utf8(
         run_ok(greffier(&data).args(["show", &lines[0]["id"].to_string()])).stdout,
     )

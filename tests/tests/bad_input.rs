@@ -157,7 +157,10 @@ fn bad_inputs_are_quarantined_with_a_reason_and_the_rest_flows() {
     // The originals are kept: a quarantined document can be read back and retried.
     let afp_id = results["truncated.afp"]["id"].to_string();
     let original = run_ok(greffier(&data).args(["cat", &afp_id, "--original"])).stdout;
-    assert_eq!(original, std::fs::read(inbox.join("truncated.afp")).unwrap());
+    assert_eq!(
+        original,
+        std::fs::read(inbox.join("truncated.afp")).unwrap()
+    );
     let huge_id = results["huge-no-line-end.txt"]["id"].to_string();
     let shown: serde_json::Value =
         serde_json::from_slice(&run_ok(greffier(&data).args(["show", "--json", &huge_id])).stdout)

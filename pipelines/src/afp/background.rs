@@ -120,11 +120,8 @@ impl PdfBackground {
         allocate: &mut dyn FnMut() -> u32,
         begin: &mut dyn FnMut(&mut W, u32) -> io::Result<()>,
     ) -> io::Result<u32> {
-        let numbers: HashMap<ObjectId, u32> = self
-            .objects
-            .keys()
-            .map(|&old| (old, allocate()))
-            .collect();
+        let numbers: HashMap<ObjectId, u32> =
+            self.objects.keys().map(|&old| (old, allocate())).collect();
         for (old, object) in &self.objects {
             let Some(&number) = numbers.get(old) else {
                 continue;
@@ -138,9 +135,14 @@ impl PdfBackground {
         let form = allocate();
         begin(out, form)?;
         let mut resources = Vec::new();
-        serialize(&mut resources, &Object::Dictionary(self.resources.clone()), &numbers);
+        serialize(
+            &mut resources,
+            &Object::Dictionary(self.resources.clone()),
+            &numbers,
+        );
         let compressed = {
-            let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            let mut encoder =
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
             encoder.write_all(&self.content)?;
             encoder.finish()?
         };

@@ -425,13 +425,19 @@ mod tests {
         let bytes = field(PTX, 0, b"some text");
         for cut in 1..bytes.len() {
             let error = read_all(&bytes[..cut]).unwrap_err();
-            assert!(matches!(error, AfpError::Truncated { offset: 0, .. }), "{error}");
+            assert!(
+                matches!(error, AfpError::Truncated { offset: 0, .. }),
+                "{error}"
+            );
         }
         let error = read_all(b"%PDF-1.4").unwrap_err().to_string();
         assert!(error.contains("byte 25"), "{error}");
         let mut short = field(PTX, 0, b"");
         short[2] = 4;
-        assert!(read_all(&short).unwrap_err().to_string().contains("length 4"));
+        assert!(read_all(&short)
+            .unwrap_err()
+            .to_string()
+            .contains("length 4"));
     }
 
     #[test]

@@ -275,7 +275,10 @@ fn face_of(name: &str) -> Option<(StdFont, Option<f32>)> {
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
-        let pitch: Option<f32> = digits.parse().ok().filter(|&p: &f32| (5.0..=27.0).contains(&p));
+        let pitch: Option<f32> = digits
+            .parse()
+            .ok()
+            .filter(|&p: &f32| (5.0..=27.0).contains(&p));
         return Some((StdFont::COURIER, pitch.map(|cpi| 120.0 / cpi)));
     }
     let (family, weight) = match (bytes[2], bytes[3]) {
@@ -407,6 +410,9 @@ mod tests {
         // GCSGID 697, CPGID 37, FGID 85 (Courier 12 cpi), width 120.
         let grid = [0x02, 0xB9, 0x00, 0x25, 0x00, 0x55, 0x00, 0x78];
         let font = font_from_names(None, Some("X0?????"), None, Some(&grid));
-        assert_eq!((font.font, font.size, font.ccsid), (StdFont::COURIER, Some(10.0), Some(37)));
+        assert_eq!(
+            (font.font, font.size, font.ccsid),
+            (StdFont::COURIER, Some(10.0), Some(37))
+        );
     }
 }

@@ -1351,7 +1351,9 @@ mod tests {
         let path = format!("{dir}/{name}");
         match std::fs::read(&path) {
             Ok(bytes) => Some(bytes),
-            Err(error) => panic!("{path}: {error} (the shared samples must sit beside the checkout)"),
+            Err(error) => {
+                panic!("{path}: {error} (the shared samples must sit beside the checkout)")
+            }
         }
     }
 

@@ -179,7 +179,21 @@ const TLE: [u8; 3] = [0xD3, 0xA0, 0x90];
 pub(crate) fn is_object(category: u8) -> bool {
     matches!(
         category,
-        0x9B | 0xFB | 0x7B | 0x92 | 0xBB | 0xEB | 0xDF | 0x5F | 0xCD | 0xCC | 0x89 | 0x87 | 0x8A | 0xC3 | 0xCA | 0xD9
+        0x9B | 0xFB
+            | 0x7B
+            | 0x92
+            | 0xBB
+            | 0xEB
+            | 0xDF
+            | 0x5F
+            | 0xCD
+            | 0xCC
+            | 0x89
+            | 0x87
+            | 0x8A
+            | 0xC3
+            | 0xCA
+            | 0xD9
     )
 }
 
@@ -231,9 +245,10 @@ impl<R: BufRead> Run<'_, R> {
                     }
                 }
                 _ if field.id == TLE => {
-                    if let (Some(group), Some(tle)) =
-                        (self.group.as_mut(), tle(&field.data, self.options.default_ccsid))
-                    {
+                    if let (Some(group), Some(tle)) = (
+                        self.group.as_mut(),
+                        tle(&field.data, self.options.default_ccsid),
+                    ) {
                         group.tles.push(tle);
                     }
                 }
@@ -352,7 +367,10 @@ fn tle(data: &[u8], ccsid: u16) -> Option<(String, String)> {
         if let Some((0x0B, bytes)) = fully_qualified_name(&triplet) {
             name = Some(decode_text(bytes, ccsid));
         } else if triplet.id == 0x36 {
-            value = Some(decode_text(triplet.data.get(2..).unwrap_or_default(), ccsid));
+            value = Some(decode_text(
+                triplet.data.get(2..).unwrap_or_default(),
+                ccsid,
+            ));
         }
     }
     Some((name?, value.unwrap_or_default()))
@@ -404,7 +422,11 @@ struct Environment {
 
 impl FontLookup for Environment {
     fn font(&self, lid: u8) -> Option<&MappedFont> {
-        self.fonts.iter().rev().find(|(id, _)| *id == lid).map(|(_, font)| font)
+        self.fonts
+            .iter()
+            .rev()
+            .find(|(id, _)| *id == lid)
+            .map(|(_, font)| font)
     }
 
     fn default_ccsid(&self) -> u16 {
@@ -434,9 +456,12 @@ impl Environment {
             (0xAB, 0x8A) => self.fonts.extend(fonts::map_coded_font_2(data)),
             (0xB1, 0x8A) => self.fonts.extend(fonts::map_coded_font_1(data)),
             (0xA6, 0xAF) | (0xA6, 0xDF) => {
-                if let (Some(xu), Some(yu), Some(xs), Some(ys)) =
-                    (u16_at(data, 2), u16_at(data, 4), u24_at(data, 6), u24_at(data, 9))
-                {
+                if let (Some(xu), Some(yu), Some(xs), Some(ys)) = (
+                    u16_at(data, 2),
+                    u16_at(data, 4),
+                    u24_at(data, 6),
+                    u24_at(data, 9),
+                ) {
                     self.units_x = per_inch(data[0], xu);
                     self.units_y = per_inch(data[1], yu);
                     self.extent_x = xs as f32;
@@ -444,9 +469,12 @@ impl Environment {
                 }
             }
             (0xB1, 0x9B) => {
-                if let (Some(xu), Some(yu), Some(xs), Some(ys)) =
-                    (u16_at(data, 2), u16_at(data, 4), u24_at(data, 6), u24_at(data, 9))
-                {
+                if let (Some(xu), Some(yu), Some(xs), Some(ys)) = (
+                    u16_at(data, 2),
+                    u16_at(data, 4),
+                    u24_at(data, 6),
+                    u24_at(data, 9),
+                ) {
                     self.text = Some((
                         per_inch(data[0], xu),
                         per_inch(data[1], yu),
@@ -457,9 +485,12 @@ impl Environment {
                 }
             }
             (0xA6, 0x9B) => {
-                if let (Some(xu), Some(yu), Some(xs), Some(ys)) =
-                    (u16_at(data, 2), u16_at(data, 4), u16_at(data, 6), u16_at(data, 8))
-                {
+                if let (Some(xu), Some(yu), Some(xs), Some(ys)) = (
+                    u16_at(data, 2),
+                    u16_at(data, 4),
+                    u16_at(data, 6),
+                    u16_at(data, 8),
+                ) {
                     self.text = Some((
                         per_inch(data[0], xu),
                         per_inch(data[1], yu),
@@ -612,7 +643,9 @@ impl Painter<'_> {
                     );
                     let kind = if overlay { "overlay" } else { "page segment" };
                     if depth >= MAX_INCLUDE_DEPTH {
-                        self.warn(format!("{kind} {name} includes itself or nests too deep: not drawn"));
+                        self.warn(format!(
+                            "{kind} {name} includes itself or nests too deep: not drawn"
+                        ));
                     } else if let Some(included) = self.resources.get(&name) {
                         let inner = Origin {
                             left: origin.left + x as f32 * 72.0 / environment.units_x,
@@ -623,19 +656,22 @@ impl Painter<'_> {
                         } else {
                             self.segment(&included, &environment, inner)?;
                         }
-                    } else if let Some(background) =
-                        overlay.then(|| self.resources.pdf_background(&name)).flatten()
+                    } else if let Some(background) = overlay
+                        .then(|| self.resources.pdf_background(&name))
+                        .flatten()
                     {
                         let left = origin.left + x as f32 * 72.0 / environment.units_x;
                         let top = origin.top + y as f32 * 72.0 / environment.units_y;
                         let bottom = self.page.height - top - background.height;
-                        self.page.items.push(Item::Background(page::PlacedBackground {
-                            background,
-                            x: left,
-                            y: bottom,
-                            scale_x: 1.0,
-                            scale_y: 1.0,
-                        }));
+                        self.page
+                            .items
+                            .push(Item::Background(page::PlacedBackground {
+                                background,
+                                x: left,
+                                y: bottom,
+                                scale_x: 1.0,
+                                scale_y: 1.0,
+                            }));
                     } else {
                         self.warn(format!("missing {kind} {name}"));
                     }
@@ -734,12 +770,10 @@ impl Painter<'_> {
                 _ => {}
             }
         }
-        let (units_x, units_y, extent_x, extent_y) = local.text.unwrap_or((
-            local.units_x,
-            local.units_y,
-            local.extent_x,
-            local.extent_y,
-        ));
+        let (units_x, units_y, extent_x, extent_y) =
+            local
+                .text
+                .unwrap_or((local.units_x, local.units_y, local.extent_x, local.extent_y));
         let placement = Placement {
             left: origin.left + area.x.unwrap_or(0) as f32 * 72.0 / environment.units_x,
             top: origin.top + area.y.unwrap_or(0) as f32 * 72.0 / environment.units_y,
@@ -756,7 +790,14 @@ impl Painter<'_> {
             if !conditions.starts_with(&[0x2B, 0xD3]) {
                 conditions.splice(0..0, [0x2B, 0xD3]);
             }
-            ptoca::interpret(&conditions, &mut state, &placement, &local, self.page, &mut warnings)?;
+            ptoca::interpret(
+                &conditions,
+                &mut state,
+                &placement,
+                &local,
+                self.page,
+                &mut warnings,
+            )?;
         }
         let mut result = Ok(());
         for field in fields {
@@ -815,7 +856,10 @@ impl Painter<'_> {
                 return Ok(());
             }
         }
-        let decoded = match self.resources.image(&name, fields, &self.options.image_limits) {
+        let decoded = match self
+            .resources
+            .image(&name, fields, &self.options.image_limits)
+        {
             Ok(decoded) => decoded,
             Err(reason) => {
                 self.warn(format!("image {name} not drawn: {reason}"));
@@ -849,13 +893,15 @@ impl Painter<'_> {
             return;
         }
         let y = self.page.height - top - natural_h * scale;
-        self.page.items.push(Item::Background(page::PlacedBackground {
-            background,
-            x: left,
-            y,
-            scale_x: scale,
-            scale_y: scale,
-        }));
+        self.page
+            .items
+            .push(Item::Background(page::PlacedBackground {
+                background,
+                x: left,
+                y,
+                scale_x: scale,
+                scale_y: scale,
+            }));
     }
 
     fn place_image(

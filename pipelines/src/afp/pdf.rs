@@ -149,7 +149,10 @@ impl<W: Write> AfpPdfWriter<W> {
                 }
                 Item::Background(placed) => {
                     let id = self.background(&placed.background)?;
-                    if !used_backgrounds.iter().any(|(bg, _)| *bg == placed.background.id) {
+                    if !used_backgrounds
+                        .iter()
+                        .any(|(bg, _)| *bg == placed.background.id)
+                    {
                         used_backgrounds.push((placed.background.id, id));
                     }
                     let (ox, oy) = placed.background.origin;
@@ -278,7 +281,11 @@ fn text_ops(content: &mut String, run: &TextRun) {
 }
 
 /// The image XObject of `image` as object `id`.
-fn write_image<W: Write>(writer: &mut AfpPdfWriter<W>, id: u32, image: &ImagePage) -> io::Result<()> {
+fn write_image<W: Write>(
+    writer: &mut AfpPdfWriter<W>,
+    id: u32,
+    image: &ImagePage,
+) -> io::Result<()> {
     let color_space = match &image.color {
         PageColor::Gray => "/DeviceGray".to_string(),
         PageColor::Rgb => "/DeviceRGB".to_string(),
@@ -347,7 +354,8 @@ fn write_image<W: Write>(writer: &mut AfpPdfWriter<W>, id: u32, image: &ImagePag
 }
 
 fn deflate(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
+    let mut encoder =
+        ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
     encoder.write_all(data)?;
     encoder.finish()
 }

@@ -228,7 +228,9 @@ fn control(
         0xF8 | 0x72 | 0xF2 | 0xF4 => {}
         0x6A | 0x6C | 0x6E | 0x8A | 0x8C | 0x8E | 0x98 | 0x9A | 0x9C => warn_once(
             warnings,
-            format!("ptoca control {kind:02x} (glyph runs, complex or encrypted text) not rendered"),
+            format!(
+                "ptoca control {kind:02x} (glyph runs, complex or encrypted text) not rendered"
+            ),
         ),
         _ => {}
     }
@@ -275,7 +277,11 @@ fn extended_color(params: &[u8]) -> Option<Rgb> {
         0x01 => Some([component(0)?, component(1)?, component(2)?]),
         0x04 => {
             let (c, m, y, k) = (component(0)?, component(1)?, component(2)?, component(3)?);
-            Some([(1.0 - c) * (1.0 - k), (1.0 - m) * (1.0 - k), (1.0 - y) * (1.0 - k)])
+            Some([
+                (1.0 - c) * (1.0 - k),
+                (1.0 - m) * (1.0 - k),
+                (1.0 - y) * (1.0 - k),
+            ])
         }
         0x08 => {
             let lightness = f32::from(*value.first()?) / 255.0;
@@ -440,7 +446,10 @@ mod tests {
 
     impl FontLookup for Fonts {
         fn font(&self, lid: u8) -> Option<&MappedFont> {
-            self.0.iter().find(|(id, _)| *id == lid).map(|(_, font)| font)
+            self.0
+                .iter()
+                .find(|(id, _)| *id == lid)
+                .map(|(_, font)| font)
         }
         fn default_ccsid(&self) -> u16 {
             500
@@ -493,7 +502,15 @@ mod tests {
         let mut page = AfpPage::default();
         let mut state = TextState::new(240.0);
         let mut warnings = Vec::new();
-        interpret(&ptx, &mut state, &a4_at_240(), &fonts, &mut page, &mut warnings).unwrap();
+        interpret(
+            &ptx,
+            &mut state,
+            &a4_at_240(),
+            &fonts,
+            &mut page,
+            &mut warnings,
+        )
+        .unwrap();
         let runs = runs(&page);
         assert_eq!(runs.len(), 1);
         let run = runs[0];

@@ -107,7 +107,9 @@ impl Resources {
         if name.contains(['/', '\\']) || name.starts_with('.') {
             return false;
         }
-        let candidates = ["", ".afp", ".AFP", ".ovl", ".OVL", ".psg", ".PSG", ".ovly", ".pseg"];
+        let candidates = [
+            "", ".afp", ".AFP", ".ovl", ".OVL", ".psg", ".PSG", ".ovly", ".pseg",
+        ];
         let Some(path) = candidates
             .iter()
             .map(|extension| dir.join(format!("{name}{extension}")))
@@ -137,8 +139,8 @@ impl Resources {
                     return false;
                 }
             };
-            let wanted = field.kind() == BEGIN
-                && (field.id[2] == 0xCE || super::is_object(field.id[2]));
+            let wanted =
+                field.kind() == BEGIN && (field.id[2] == 0xCE || super::is_object(field.id[2]));
             if !wanted {
                 continue;
             }
@@ -153,7 +155,8 @@ impl Resources {
         let single = objects.len() == 1;
         for fields in objects {
             if single && !self.by_name.contains_key(name) {
-                self.by_name.insert(name.to_string(), Arc::new(fields.clone()));
+                self.by_name
+                    .insert(name.to_string(), Arc::new(fields.clone()));
             }
             self.add(fields);
         }
@@ -284,7 +287,9 @@ fn decode_image(fields: &[Field], limits: &ImageLimits) -> Result<ImagePage, Str
                     (0xAC, 0x7B) => image
                         .cell_position(&field.data)
                         .map_err(|error| error.to_string())?,
-                    (0xEE, 0x7B) => image.raster(&field.data).map_err(|error| error.to_string())?,
+                    (0xEE, 0x7B) => image
+                        .raster(&field.data)
+                        .map_err(|error| error.to_string())?,
                     _ => {}
                 }
             }
