@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Performance bench (not part of the test suite), three parts:
+# Performance bench (not part of the test suite), four parts by default:
 #
 #   text  Greffier's line spool → PDF converter against enscript | ps2pdf on generated FCFC
 #         spools (the spool_bench example's own generator).
@@ -12,6 +12,25 @@
 #         index, filed. Every document's keys and pages are checked against the run's manifest;
 #         then the same run is ingested again (it must end as a duplicate). The burst
 #         conversion alone (spool_bench --scs --burst) is timed beside it.
+#
+#   afp   AFP print runs of N invoices written by Apache FOP (samples/afp/make-afp.sh DIR run-N:
+#         one page group and four TLEs an invoice, 1–3 A4 pages, CCSID 1147; cached in
+#         BENCH_DIR/afp with FOP's own PDF, the FO and run.py's expected page groups):
+#         - the conversion alone on one core (`taskset -c 0`), the afp_bench example: the run as
+#           one PDF (afp::render into one AfpPdfWriter) and cut into page groups (convert_afp,
+#           parts dropped), pages/s and peak RSS; its pages and page groups (pages, TLEs) are
+#           checked against `run.py N --expect`;
+#         - end to end with the release binary on SQLite, as the file part: a fresh data folder,
+#           samples/clients.csv imported, `greffier --rules samples/rules.toml ingest --json
+#           run-N.afp`: documents/s = page groups / wall time, one JSON line per page group
+#           (keys and pages checked against the TLEs), then the same run again (a duplicate);
+#         - reference points, as ratios: Apache FOP making the same pages as PDF from the FO
+#           (`fop -c afp-cp1147.xconf -fo run-N.fo -pdf`, layout included, the JVM on every
+#           core), the goal (5,000 pages/s on one core) and Compart AFP2web's published
+#           70 pages/s (a vendor's claim, not measured here). On the largest run, the
+#           afp_bench phases alone (read, render, text, pdf) show where the time goes.
+#         About 40 s on 2 cores once the runs are in BENCH_DIR/afp (FOP makes them once, in
+#         about a minute more), so it is in the default parts.
 #
 #   scan  a scanned batch end to end (BENCH_PARTS=scan; not in the default parts): a
 #         BENCH_SCAN_PAGES-page CCITT G4 TIFF at 300 dpi (pdftoppm of samples/pdf, ImageMagick
@@ -29,17 +48,21 @@
 #                    The file part's data folder and TMPDIR are there too: put it on the file
 #                    system to measure (on ext4 without a journal, recent deletions slow file
 #                    creation: the report says so)
-#   BENCH_PARTS      which parts, in order (default: "text scs file")
+#   BENCH_PARTS      which parts, in order (default: "text scs file afp")
 #   BENCH_SIZES      text spool sizes in pages, smallest first (default: "1000 10000"; the small
 #                    one shows whether memory stays flat in the number of pages)
 #   BENCH_SCS_PAGES  SCS spool sizes in pages, smallest first (default: "1000 10000")
 #   BENCH_INVOICES   invoice runs to burst and file, smallest first (default: "200 2000")
+#   BENCH_AFP_INVOICES  AFP invoice runs, smallest first (default: "200 2000"; the small one
+#                    shows whether memory stays flat in the run's size)
+#   BENCH_AFP_REPEAT times afp_bench converts each run, the fastest kept (default: 3)
 #   ENSCRIPT_LIMIT   seconds enscript | ps2pdf may take on one size (default: 600); above the
 #                    projection from a smaller size, it runs on a prefix and extrapolates
 #   ENSCRIPT_SAMPLE  pages of that prefix (default: 1000)
 #
-# It installs enscript, ghostscript, poppler-utils, time, python3 and (for the SCS inputs)
-# libjt400-java and a JDK with apt-get when missing, builds the spool_bench example and greffier
+# It installs enscript, ghostscript, poppler-utils, time, python3, (for the SCS inputs)
+# libjt400-java and a JDK with apt-get, and (for the AFP inputs) Apache FOP with
+# tests/install-afp.sh, when missing; builds the spool_bench and afp_bench examples and greffier
 # in release (CARGO_TARGET_DIR is honoured), and runs each tool under /usr/bin/time -v. Wall
 # times are measured around each run with nanosecond clocks; peak RSS is GNU time's "Maximum
 # resident set size".
@@ -48,17 +71,21 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
-BENCH_PARTS=${BENCH_PARTS:-"text scs file"}
+BENCH_PARTS=${BENCH_PARTS:-"text scs file afp"}
 BENCH_SIZES=${BENCH_SIZES:-"1000 10000"}
 BENCH_SCS_PAGES=${BENCH_SCS_PAGES:-"1000 10000"}
 BENCH_INVOICES=${BENCH_INVOICES:-"200 2000"}
+BENCH_AFP_INVOICES=${BENCH_AFP_INVOICES:-"200 2000"}
+BENCH_AFP_REPEAT=${BENCH_AFP_REPEAT:-3}
 BENCH_SCAN_PAGES=${BENCH_SCAN_PAGES:-50}
 ENSCRIPT_LIMIT=${ENSCRIPT_LIMIT:-600}
 ENSCRIPT_SAMPLE=${ENSCRIPT_SAMPLE:-1000}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release/examples/spool_bench
 GREFFIER=$TARGET_DIR/release/greffier
+AFP_BIN=$TARGET_DIR/release/examples/afp_bench
 MAKE_SCS=$ROOT/samples/scs/make-scs.sh
+MAKE_AFP=$ROOT/samples/afp/make-afp.sh
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
@@ -91,11 +118,17 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
 fi
+if wants afp && ! command -v fop >/dev/null; then
+    log "installing Apache FOP (tests/install-afp.sh)"
+    bash "$ROOT/tests/install-afp.sh" >&2
+fi
 
 # --- build --------------------------------------------------------------------------------
-log "building spool_bench and greffier (release)"
-cargo build -j2 --release -p pipelines --example spool_bench >&2
-if wants file || wants scan; then
+log "building spool_bench, afp_bench and greffier (release)"
+examples=(--example spool_bench)
+wants afp && examples+=(--example afp_bench)
+cargo build -j2 --release -p pipelines "${examples[@]}" >&2
+if wants file || wants scan || wants afp; then
     cargo build -j2 --release -p greffier >&2
 fi
 
@@ -104,6 +137,8 @@ now_ns() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 # Max RSS in MiB from a /usr/bin/time -v file.
 rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
+# CPU seconds (user + system) from a /usr/bin/time -v file.
+cpu_secs() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$1"; }
 pdf_pages() { pdfinfo "$1" 2>/dev/null | awk '/^Pages:/ { print $2 }'; }
 # The first N pages of an FCFC spool (a page starts at a record whose control is 1).
 fcfc_prefix() { awk -v n="$1" '/^1/ { if (++p > n) exit } { print }' "$2"; }
@@ -427,6 +462,204 @@ PY
     done
 }
 
+# --- afp: AFP print runs from Apache FOP -----------------------------------------------------
+afp_rows=()
+afp_e2e_rows=()
+afp_whole_rss=()
+afp_burst_rss=()
+afp_e2e_rss=()
+AFP_GOAL=5000     # pages/s on one core: the goal
+AFP2WEB_CLAIM=70  # pages/s: Compart AFP2web's published figure (a claim, not measured here)
+AFP_PIN_NOTE=
+# Makes (once) BENCH_DIR/afp/run-N.afp and FOP's PDF with make-afp.sh, the FO and the expected
+# page groups (run.py N --expect); kept while FOP's PDF has the expected number of pages.
+make_afp() { # invoices
+    local n=$1 dir=$BENCH_DIR/afp want
+    local base=$dir/run-$n
+    mkdir -p "$dir"
+    if [[ -s $base.afp && -s $base.fo && -s $base.expect.json && -s $base.fop.pdf ]]; then
+        want=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["pages"])' "$base.expect.json")
+        [[ $(pdf_pages "$base.fop.pdf") == "$want" ]] && return
+    fi
+    log "generating $base.afp with Apache FOP (make-afp.sh run-$n)"
+    bash "$MAKE_AFP" "$dir" "run-$n" >&2
+    python3 "$ROOT/samples/afp/fo/run.py" "$n" >"$base.fo"
+    python3 "$ROOT/samples/afp/fo/run.py" "$n" --expect >"$base.expect.json"
+}
+bench_afp() {
+    local n dir out base pages groups mode secs rate rss status check fop_secs fop_rate fop_cpu fop_rss
+    local cpu pin=() data run secs1 rss1 lines check_e2e second probe probe_after note largest timeline
+    declare -A kept=()
+    if command -v taskset >/dev/null && taskset -c 0 true 2>/dev/null; then
+        pin=(taskset -c 0)
+    else
+        AFP_PIN_NOTE="every core (taskset is missing or CPU 0 not allowed: not pinned)"
+        notes+=("afp: taskset is missing or CPU 0 is not allowed: the conversion alone ran unpinned.")
+    fi
+    note=$(fs_note "$BENCH_DIR")
+    [[ -z $note ]] || notes+=("afp: $note.")
+    notes+=("afp: load average $(cut -d' ' -f1-3 /proc/loadavg) when the part started, on $(nproc) CPUs: other processes on CPU 0 lengthen the one-core wall clock (the CPU figure beside it does not count the waits).")
+    for n in $BENCH_AFP_INVOICES; do largest=$n; done
+    for n in $BENCH_AFP_INVOICES; do
+        make_afp "$n"
+        base=$BENCH_DIR/afp/run-$n
+        dir=$BENCH_DIR/afp-$n
+        out=$dir/out
+        mkdir -p "$out" "$dir/tmp"
+        read -r pages groups < <(python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print(e["pages"], len(e["documents"]))' "$base.expect.json")
+
+        # Apache FOP making the same pages as PDF from the FO (the reference point), as
+        # make-afp.sh runs it (in samples/afp/fo, with its configuration).
+        log "afp $n invoices: Apache FOP -fo → -pdf ($pages pages)"
+        start=$(now_ns)
+        (cd "$ROOT/samples/afp/fo" && /usr/bin/time -v -o "$dir/fop.time" \
+            fop -c afp-cp1147.xconf -fo "$base.fo" -pdf "$dir/fop.pdf") >"$dir/fop.log" 2>&1
+        end=$(now_ns)
+        fop_secs=$(secs "$start" "$end")
+        fop_rate=$(div "$pages" "$fop_secs")
+        fop_cpu=$(cpu_secs "$dir/fop.time")
+        fop_rss=$(rss_mib "$dir/fop.time")
+        status=ok
+        [[ $(pdf_pages "$dir/fop.pdf") == "$pages" ]] || status="MISMATCH (expected $pages)"
+        checks+=("afp, Apache FOP $n invoices: pdfinfo says $(pdf_pages "$dir/fop.pdf") pages — $status ($fop_secs s wall, $fop_cpu s CPU)")
+
+        # The conversion alone, one core: the run as one PDF, then cut into page groups.
+        for mode in whole burst; do
+            log "afp $n invoices: afp_bench --mode $mode (${pin[*]:-unpinned}, fastest of $BENCH_AFP_REPEAT)"
+            /usr/bin/time -v -o "$dir/$mode.time" "${pin[@]}" \
+                "$AFP_BIN" --afp "$base.afp" --out "$out" --mode "$mode" --repeat "$BENCH_AFP_REPEAT" \
+                >"$dir/$mode.out"
+            secs=$(awk -v s="$(result seconds "$dir/$mode.out")" 'BEGIN { printf "%.3f", s }')
+            rate=$(div "$pages" "$secs")
+            rss=$(rss_mib "$dir/$mode.time")
+            cpu=$(awk -v c="$(cpu_secs "$dir/$mode.time")" -v r="$BENCH_AFP_REPEAT" 'BEGIN { printf "%.3f", c / r }')
+            status=ok
+            [[ $(result pages "$dir/$mode.out") == "$pages" && $(result groups "$dir/$mode.out") == "$groups" ]] ||
+                status="MISMATCH: $(result pages "$dir/$mode.out") pages, $(result groups "$dir/$mode.out") page groups (expected $pages, $groups)"
+            if [[ $mode == whole ]]; then
+                afp_whole_rss+=("$n:$rss")
+                [[ $(pdf_pages "$out/out.pdf") == "$pages" ]] || status="MISMATCH: pdfinfo says $(pdf_pages "$out/out.pdf") pages"
+                checks+=("afp, whole run $n invoices: $(result pages "$dir/$mode.out") pages, $(result groups "$dir/$mode.out") page groups, pdfinfo says $(pdf_pages "$out/out.pdf") pages — $status ($(du -m "$out/out.pdf" | cut -f1) MiB PDF, $(result pdf_bytes "$dir/$mode.out") B)")
+                afp_rows+=("| $n | $pages | greffier, the run as one PDF | $secs (CPU $cpu) | $rate | $rss | $(div "$rate" "$AFP_GOAL") | $(div "$rate" "$AFP2WEB_CLAIM") | $(div "$rate" "$fop_rate") |")
+            else
+                afp_burst_rss+=("$n:$rss")
+                check=$(python3 - "$out/parts.jsonl" "$base.expect.json" <<'PY'
+import json, sys
+parts = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
+docs = json.load(open(sys.argv[2], encoding="utf-8"))["documents"]
+bad = [f"part {i + 1}: pages {p['pages']} TLEs {p['tles']}" for i, (p, d) in enumerate(zip(parts, docs))
+       if p["pages"] != [d["pages"][0], d["pages"][-1]] or p["tles"] != d["tles"]]
+print(f"{len(parts) - len(bad)}/{len(docs)} parts match run.py's page groups (pages, TLEs)"
+      + ("" if len(parts) == len(docs) else f"; {len(parts)} parts for {len(docs)} page groups")
+      + ("" if not bad else "; MISMATCH: " + " | ".join(bad[:3])))
+PY
+)
+                checks+=("afp, burst $n invoices: $(result parts "$dir/$mode.out") parts — $status; $check ($(awk -v b="$(result pdf_bytes "$dir/$mode.out")" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of PDFs)")
+                afp_rows+=("| $n | $pages | greffier, one PDF per page group | $secs (CPU $cpu) | $rate | $rss | $(div "$rate" "$AFP_GOAL") | $(div "$rate" "$AFP2WEB_CLAIM") | $(div "$rate" "$fop_rate") |")
+            fi
+        done
+        afp_rows+=("| $n | $pages | Apache FOP 2.8, FO → PDF (layout included; $fop_cpu s CPU) | $fop_secs | $fop_rate | $fop_rss | $(div "$fop_rate" "$AFP_GOAL") | $(div "$fop_rate" "$AFP2WEB_CLAIM") | 1.00 |")
+
+        # Where one core's time goes, on the largest run: each phase alone.
+        if [[ $n == "$largest" ]]; then
+            local phases=() phase
+            for phase in read render text pdf; do
+                "${pin[@]}" "$AFP_BIN" --afp "$base.afp" --out "$out" --mode "$phase" \
+                    --repeat "$BENCH_AFP_REPEAT" >"$dir/$phase.out"
+                phases+=("$phase $(awk -v s="$(result seconds "$dir/$phase.out")" 'BEGIN { printf "%.3f", s }') s ($(div "$pages" "$(result seconds "$dir/$phase.out")") pages/s)")
+            done
+            notes+=("afp $n invoices, the conversion by phase on one core (afp_bench --mode, fastest of $BENCH_AFP_REPEAT; each includes the ones before): read = the structured fields alone; render = pages rendered and dropped; text = render + each page's text; pdf = render + the one PDF (to a byte counter, no text): $(IFS=';'; echo "${phases[*]}" | sed 's/;/; /g').")
+        fi
+
+        # End to end: a fresh data folder, the clients imported, the run ingested.
+        run=$(now_ns)
+        data=$dir/data.$run
+        kept[$n]=$data
+        log "afp $n invoices: importing samples/clients.csv"
+        (cd "$dir" && "$GREFFIER" --data "$data" records import client "$ROOT/samples/clients.csv" \
+            --map code=CODE,name=RAISON_SOCIALE) >"$dir/import.out"
+        probe=$(fs_create_rate "$dir/tmp")
+        log "afp $n invoices: ingest ($pages pages, $groups page groups)"
+        start=$(now_ns)
+        (cd "$BENCH_DIR/afp" && TMPDIR=$dir/tmp /usr/bin/time -v -o "$dir/ingest.time" \
+            "$GREFFIER" --data "$data" --rules "$ROOT/samples/rules.toml" ingest --json "run-$n.afp") \
+            >"$dir/ingest.jsonl" 2>"$dir/ingest.err"
+        end=$(now_ns)
+        secs1=$(secs "$start" "$end")
+        rss1=$(rss_mib "$dir/ingest.time")
+        probe_after=$(fs_create_rate "$dir/tmp")
+        afp_e2e_rss+=("$n:$rss1")
+        lines=$(grep -c . "$dir/ingest.jsonl" || true)
+        # Every page group's document against run.py: keys from the text, pages in the run.
+        check_e2e=$(python3 - "$dir/ingest.jsonl" "$base.expect.json" <<'PY'
+import json, sys
+docs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
+expect = json.load(open(sys.argv[2], encoding="utf-8"))["documents"]
+by_number = {d["keys"].get("invoice_number"): d for d in docs}
+bad = []
+for e in expect:
+    t = e["tles"]
+    day, month, year = t["INVOICE_DATE"].split("/")
+    want = {"invoice_number": t["INVOICE_NO"], "client_number": t["CLIENT_NO"],
+            "date": f"{year}-{month}-{day}", "total": t["TOTAL"].replace(" ", "").replace(",", ".")}
+    d = by_number.get(t["INVOICE_NO"])
+    if d is None:
+        bad.append(f"{t['INVOICE_NO']}: missing")
+    elif d["keys"] != want or (d["page_first"], d["page_last"]) != (e["pages"][0], e["pages"][-1]):
+        bad.append(f"{t['INVOICE_NO']}: {d['status']} {d['keys']} p{d['page_first']}-{d['page_last']}")
+statuses, problems = {}, {}
+for d in docs:
+    statuses[d["status"]] = statuses.get(d["status"], 0) + 1
+    for p in d.get("problems") or []:
+        problems[p] = problems.get(p, 0) + 1
+print(f"{len(expect) - len(bad)}/{len(expect)} page groups match run.py (keys, pages); statuses {statuses}"
+      + ("" if not problems else "; problems " + ", ".join(f"{p!r} x{c}" for p, c in problems.items()))
+      + ("" if not bad else "; MISMATCH: " + " | ".join(bad[:3])))
+PY
+)
+        status=ok
+        [[ $lines == "$groups" ]] || status="MISMATCH (expected $groups)"
+        checks+=("afp ingest $n invoices ($pages pages): $lines JSON lines for $groups page groups — $status; $check_e2e")
+
+        # Stage timings from the audit trail (events table), ms after capture.
+        timeline=$(python3 - "$data/greffier.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+t0 = db.execute("select min(at) from events").fetchone()[0]
+rows = db.execute("select stage, min(at) - ?, max(at) - ?, count(distinct doc_id) from events group by stage order by min(at)", (t0, t0)).fetchall()
+print("; ".join(f"{stage} {first}–{last} ms ({docs} docs)" for stage, first, last, docs in rows))
+PY
+)
+        notes+=("afp ingest $n invoices, audit trail (ms after capture): $timeline")
+
+        # The same run again: it must end as a duplicate of the first.
+        log "afp $n invoices: second ingest of the same run"
+        start=$(now_ns)
+        (cd "$BENCH_DIR/afp" && TMPDIR=$dir/tmp /usr/bin/time -v -o "$dir/ingest2.time" \
+            "$GREFFIER" --data "$data" --rules "$ROOT/samples/rules.toml" ingest --json "run-$n.afp") \
+            >"$dir/ingest2.jsonl" 2>"$dir/ingest2.err"
+        end=$(now_ns)
+        second=$(python3 - "$dir/ingest2.jsonl" <<'PY'
+import json, sys
+docs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
+said = [f"{d['status']} of document {d['duplicate_of']}" if d["status"] == "duplicate" else d["status"] for d in docs]
+print(", ".join(said[:3]) + (f" … ({len(said) - 3} more)" if len(said) > 3 else "") or "nothing", f"({len(docs)} line{'' if len(docs) == 1 else 's'})")
+PY
+)
+        checks+=("afp ingest $n invoices, second ingest of the same file: $second in $(secs "$start" "$end") s")
+        afp_e2e_rows+=("| $n | $pages | $groups | $secs1 | $(div "$groups" "$secs1") | $rss1 | $lines | $second | $probe / $probe_after |")
+    done
+    # Old data folders and scratch files go last (see the file part); the newest stays.
+    local old
+    for n in $BENCH_AFP_INVOICES; do
+        dir=$BENCH_DIR/afp-$n
+        for old in "$dir"/data.*; do
+            [[ -d $old && $old != "${kept[$n]}" ]] && rm -rf "$old"
+        done
+        rm -rf "$dir/tmp"
+    done
+}
+
 bench_scan() {
     local dir=$BENCH_DIR/scan-$BENCH_SCAN_PAGES n=$BENCH_SCAN_PAGES
     mkdir -p "$dir/pages"
@@ -477,6 +710,7 @@ for part in $BENCH_PARTS; do
         text) bench_text ;;
         scs) bench_scs ;;
         file) bench_file ;;
+        afp) bench_afp ;;
         *) echo "unknown bench part: $part" >&2; exit 2 ;;
     esac
 done
@@ -542,6 +776,37 @@ if ((${#file_rows[@]})); then
     echo "- fs files/s: empty files the file system created per second in the ingest's TMPDIR just before and after the ingest (1,000 in a new folder); far below ~20,000 means inode allocation is slowed by recent deletions (see the note on ext4 without a journal) and the ingest, which creates ~4 files a document, pays for it."
     echo "- the latest data folder of each size is kept in BENCH_DIR/file-N/ (greffier --data … show ID, search)."
     flat "file greffier" "${file_rss[@]}"
+fi
+if ((${#afp_rows[@]})); then
+    echo
+    echo "### AFP → PDF (Apache FOP 2.8 invoice runs, CCSID 1147, one page group and 4 TLEs an invoice)"
+    echo
+    echo "| invoices | pages | converter | seconds | pages/s | peak RSS MiB | ÷ goal $AFP_GOAL pages/s | ÷ AFP2web $AFP2WEB_CLAIM pages/s (claimed) | ÷ FOP |"
+    echo "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for row in "${afp_rows[@]}"; do echo "$row"; done
+    echo "| — | — | goal: one core (a target, not a measurement) | — | $AFP_GOAL | — | 1.00 | $(div "$AFP_GOAL" "$AFP2WEB_CLAIM") | — |"
+    echo "| — | — | Compart AFP2web, AFP → PDF (the vendor's published figure, not measured here) | — | $AFP2WEB_CLAIM | — | $(div "$AFP2WEB_CLAIM" "$AFP_GOAL") | 1.00 | — |"
+    echo
+    echo "- input: \`samples/afp/make-afp.sh BENCH_DIR/afp run-N\` (\`samples/afp/fo/run.py N\` through \`fop -c afp-cp1147.xconf -afp\`): N invoices FA-2025-000001…, 1–3 A4 pages each (every 13th 3 pages, every other 7th 2), Courier and Helvetica, rules, a missing overlay (O1INVBG1) referenced on every page."
+    echo "- greffier: the afp_bench example on ${AFP_PIN_NOTE:-one core (\`taskset -c 0\`)}, the input streamed from the file (in the page cache), default AfpOptions; seconds: the conversion inside the process, the fastest of $BENCH_AFP_REPEAT (CPU: the process's user + system seconds from GNU time / $BENCH_AFP_REPEAT, startup included); pages/s = pages / seconds; MiB: GNU time's maximum resident set size of the process (the $BENCH_AFP_REPEAT conversions). \"the run as one PDF\": \`afp::render\` into one \`AfpPdfWriter\` writing out.pdf, and each page's text to out.txt; \"one PDF per page group\": \`convert_afp\` (what the convert stage runs), each part (PDF and text) dropped as it comes, no file system."
+    echo "- Apache FOP: wall clock of \`fop -c afp-cp1147.xconf -fo run-N.fo -pdf out.pdf\` (the Debian wrapper, one JVM started per run): the only open-source producer of the same pages at hand; it lays the FO out and writes the PDF, on every core (its CPU seconds in the converter column), so it is a reference point, not an AFP converter."
+    echo "- ÷ columns: this row's pages/s divided by the goal ($AFP_GOAL pages/s on one core), by Compart's published $AFP2WEB_CLAIM pages/s for AFP2web, and by FOP's pages/s on the same run."
+    flat "afp whole run" "${afp_whole_rss[@]}"
+    flat "afp one PDF per page group" "${afp_burst_rss[@]}"
+fi
+if ((${#afp_e2e_rows[@]})); then
+    echo
+    echo "### AFP run end to end (release binary, SQLite, $(nproc) CPUs)"
+    echo
+    echo "| invoices | pages | page groups | ingest s | documents/s | peak RSS MiB | JSON lines | same run again | fs files/s before / after |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+    for row in "${afp_e2e_rows[@]}"; do echo "$row"; done
+    echo
+    echo "- ingest s: wall clock of \`greffier --data DATA --rules samples/rules.toml ingest --json run-N.afp\` on a fresh data folder where \`greffier records import client samples/clients.csv --map code=CODE,name=RAISON_SOCIALE\` ran first (not timed): capture, detect, dedupe, convert (one document per page group, TLEs as afp.tle.* metadata), extract, attach, index, until every document is settled; documents/s = page groups / ingest s; MiB: GNU time's maximum resident set size."
+    echo "- the missing overlay O1INVBG1 sends each document to review by default (\`[afp] review_missing_resources\`): the statuses are in the checks."
+    echo "- same run again: what the second ingest of the same file prints (the run is an exact duplicate). fs files/s: as in the file part."
+    echo "- the latest data folder of each size is kept in BENCH_DIR/afp-N/."
+    flat "afp ingest" "${afp_e2e_rss[@]}"
 fi
 if ((${#scan_rows[@]})); then
     echo
