@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use flate2::{write::ZlibEncoder, Compression};
+use flate2::Compression;
 
 use super::background::PdfBackground;
 use super::fonts::StdFont;
@@ -30,6 +30,8 @@ pub struct AfpPdfWriter<W: Write> {
     images: HashMap<u64, u32>,
     backgrounds: HashMap<u64, u32>,
     content: String,
+    /// One compressor for every page (creating one per page cost more than compressing).
+    deflate: flate2::Compress,
 }
 
 impl<W: Write> AfpPdfWriter<W> {
@@ -42,10 +44,11 @@ impl<W: Write> AfpPdfWriter<W> {
             images: HashMap::new(),
             backgrounds: HashMap::new(),
             content: String::with_capacity(16 * 1024),
+            deflate: flate2::Compress::new(Compression::fast(), true),
         };
         writer.out.write_all(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")?;
         writer.begin_object(TO_UNICODE)?;
-        let cmap = to_unicode_cmap();
+        let cmap = unicode_cmap();
         write!(writer.out, "<< /Length {} >>\nstream\n", cmap.len())?;
         writer.out.write_all(cmap.as_bytes())?;
         writer.out.write_all(b"\nendstream\nendobj\n")?;
@@ -128,24 +131,24 @@ impl<W: Write> AfpPdfWriter<W> {
         let mut used_backgrounds: Vec<(u64, u32)> = Vec::new();
         let mut content = std::mem::take(&mut self.content);
         content.clear();
+        // Fill colour and text state persist through the page's content (BT/ET keep them;
+        // the q/Q of images restore them): set again only when they change.
+        let mut state = ContentState::default();
         for item in &page.items {
             match item {
                 Item::Text(run) => {
                     if !used_fonts.contains(&run.font) {
                         used_fonts.push(run.font);
                     }
-                    text_ops(&mut content, run);
+                    text_ops(&mut content, run, &mut state);
                 }
                 Item::Rule(rule) => {
-                    let _ = writeln!(
-                        content,
-                        "{} rg {:.3} {:.3} {:.3} {:.3} re f",
-                        color(rule.color),
-                        rule.x,
-                        rule.y,
-                        rule.width,
-                        rule.height
-                    );
+                    state.fill(&mut content, rule.color);
+                    for value in [rule.x, rule.y, rule.width, rule.height] {
+                        push_number(&mut content, value, 3);
+                        content.push(' ');
+                    }
+                    content.push_str("re f\n");
                 }
                 Item::Background(placed) => {
                     let id = self.background(&placed.background)?;
@@ -198,7 +201,7 @@ impl<W: Write> AfpPdfWriter<W> {
             resources.push_str(">> ");
         }
         resources.push_str(">>");
-        let compressed = deflate(content.as_bytes())?;
+        let compressed = deflate(&mut self.deflate, content.as_bytes())?;
         self.content = content;
         let content_id = self.next_id();
         self.begin_object(content_id)?;
@@ -232,51 +235,137 @@ impl<W: Write> AfpPdfWriter<W> {
     }
 }
 
-fn color(rgb: Rgb) -> String {
-    format!("{:.3} {:.3} {:.3}", rgb[0], rgb[1], rgb[2])
+/// The ToUnicode map, made once per process (every part's PDF carries it).
+fn unicode_cmap() -> &'static str {
+    static CMAP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CMAP.get_or_init(to_unicode_cmap)
 }
 
-/// `BT … ET` for one run: font, colour, spacing, the matrix of its direction, the codes.
-fn text_ops(content: &mut String, run: &TextRun) {
-    let (cos, sin) = match run.angle % 360 {
+/// What the content stream has set so far on this page.
+#[derive(Default)]
+struct ContentState {
+    fill: Option<Rgb>,
+    font: Option<(usize, f32)>,
+    word_space: Option<f32>,
+    char_space: Option<f32>,
+    scale: Option<f32>,
+}
+
+impl ContentState {
+    fn fill(&mut self, content: &mut String, rgb: Rgb) {
+        if self.fill == Some(rgb) {
+            return;
+        }
+        self.fill = Some(rgb);
+        for component in rgb {
+            push_number(content, component, 3);
+            content.push(' ');
+        }
+        content.push_str("rg ");
+    }
+}
+
+/// Appends `value` with at most `decimals` decimals, without trailing zeros (PDF numbers):
+/// the hot path of every page, faster than `format!`.
+fn push_number(out: &mut String, value: f32, decimals: u32) {
+    if !value.is_finite() {
+        out.push('0');
+        return;
+    }
+    let factor = 10i64.pow(decimals);
+    let scaled = (f64::from(value) * factor as f64).round() as i64;
+    if scaled < 0 {
+        out.push('-');
+    }
+    let magnitude = scaled.unsigned_abs();
+    let (whole, mut fraction) = (magnitude / factor as u64, magnitude % factor as u64);
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = whole;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| d as char));
+    if fraction == 0 {
+        return;
+    }
+    out.push('.');
+    let mut width = decimals;
+    while fraction % 10 == 0 {
+        fraction /= 10;
+        width -= 1;
+    }
+    for position in (0..width).rev() {
+        let digit = (fraction / 10u64.pow(position)) % 10;
+        out.push((b'0' + digit as u8) as char);
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `BT … ET` for one run: what changed of font, colour and spacing, the matrix of its
+/// direction, the codes.
+fn text_ops(content: &mut String, run: &TextRun, state: &mut ContentState) {
+    let (cos, sin): (f32, f32) = match run.angle % 360 {
         90 => (0.0, 1.0),
         180 => (-1.0, 0.0),
         270 => (0.0, -1.0),
         _ => (1.0, 0.0),
     };
-    let _ = write!(
-        content,
-        "BT /F{} {:.3} Tf {} rg {:.4} Tw {:.4} Tc {:.2} Tz {cos} {sin} {} {cos} {:.3} {:.3} Tm <",
-        run.font.index(),
-        run.size,
-        color(run.color),
-        run.word_space,
-        run.char_space,
-        run.scale,
-        -sin,
-        run.x,
-        run.y
-    );
+    state.fill(content, run.color);
+    content.push_str("BT ");
+    let font = (run.font.index(), run.size);
+    if state.font != Some(font) {
+        state.font = Some(font);
+        content.push_str("/F");
+        push_number(content, font.0 as f32, 0);
+        content.push(' ');
+        push_number(content, run.size, 3);
+        content.push_str(" Tf ");
+    }
+    for (value, current, operator) in [
+        (run.word_space, &mut state.word_space, " Tw "),
+        (run.char_space, &mut state.char_space, " Tc "),
+        (run.scale, &mut state.scale, " Tz "),
+    ] {
+        if *current != Some(value) {
+            *current = Some(value);
+            push_number(content, value, 4);
+            content.push_str(operator);
+        }
+    }
+    for value in [cos, sin, -sin, cos, run.x, run.y] {
+        push_number(content, value, 3);
+        content.push(' ');
+    }
+    content.push_str("Tm <");
     for ch in run.text.chars() {
         let code = windows_1252_byte(ch)
             .filter(|&code| code >= 0x20)
             .unwrap_or(REPLACEMENT_CODE);
-        let _ = write!(content, "{code:02X}");
+        content.push(HEX[usize::from(code >> 4)] as char);
+        content.push(HEX[usize::from(code & 0x0F)] as char);
     }
     content.push_str("> Tj ET\n");
     if run.underline && run.width > 0.0 {
         // Below the baseline, along the run's direction.
         let (offset, thickness) = (run.size * 0.12, (run.size * 0.05).max(0.4));
-        let _ = writeln!(
-            content,
-            "q {} rg {cos} {sin} {} {cos} {:.3} {:.3} cm 0 {:.3} {:.3} {thickness:.3} re f Q",
-            color(run.color),
-            -sin,
-            run.x,
-            run.y,
-            -offset - thickness,
-            run.width
-        );
+        content.push_str("q ");
+        for value in [cos, sin, -sin, cos, run.x, run.y] {
+            push_number(content, value, 3);
+            content.push(' ');
+        }
+        content.push_str("cm 0 ");
+        for value in [-offset - thickness, run.width, thickness] {
+            push_number(content, value, 3);
+            content.push(' ');
+        }
+        content.push_str("re f Q\n");
     }
 }
 
@@ -353,9 +442,41 @@ fn write_image<W: Write>(
     writer.out.write_all(b"\nendstream\nendobj\n")
 }
 
-fn deflate(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut encoder =
-        ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
-    encoder.write_all(data)?;
-    encoder.finish()
+fn deflate(compress: &mut flate2::Compress, data: &[u8]) -> io::Result<Vec<u8>> {
+    compress.reset();
+    let mut out = Vec::with_capacity(data.len() / 3 + 64);
+    loop {
+        let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
+        let input = data.get(consumed..).unwrap_or_default();
+        out.reserve(input.len() / 2 + 256);
+        let status = compress
+            .compress_vec(input, &mut out, flate2::FlushCompress::Finish)
+            .map_err(io::Error::other)?;
+        if status == flate2::Status::StreamEnd {
+            return Ok(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_short_and_exact() {
+        let mut out = String::new();
+        for (value, decimals) in [
+            (0.0, 3),
+            (12.5, 3),
+            (-0.0004, 3),
+            (-3.14159, 4),
+            (841.89, 2),
+            (100.0, 2),
+            (0.3, 3),
+        ] {
+            push_number(&mut out, value, decimals);
+            out.push(' ');
+        }
+        assert_eq!(out, "0 12.5 0 -3.1416 841.89 100 0.3 ");
+    }
 }
