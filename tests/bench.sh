@@ -578,11 +578,13 @@ PY
         log "afp $n invoices: importing samples/clients.csv"
         (cd "$dir" && "$GREFFIER" --data "$data" records import client "$ROOT/samples/clients.csv" \
             --map code=CODE,name=RAISON_SOCIALE) >"$dir/import.out"
+        # The overlay the invoices name, from the samples' resource folder: they are filed.
+        printf '[afp]\nresource_dir = "%s"\n' "$ROOT/samples/afp/overlay" >"$dir/greffier.toml"
         probe=$(fs_create_rate "$dir/tmp")
         log "afp $n invoices: ingest ($pages pages, $groups page groups)"
         start=$(now_ns)
         (cd "$BENCH_DIR/afp" && TMPDIR=$dir/tmp /usr/bin/time -v -o "$dir/ingest.time" \
-            "$GREFFIER" --data "$data" --rules "$ROOT/samples/rules.toml" ingest --json "run-$n.afp") \
+            "$GREFFIER" --data "$data" --config "$dir/greffier.toml" --rules "$ROOT/samples/rules.toml" ingest --json "run-$n.afp") \
             >"$dir/ingest.jsonl" 2>"$dir/ingest.err"
         end=$(now_ns)
         secs1=$(secs "$start" "$end")
@@ -636,7 +638,7 @@ PY
         log "afp $n invoices: second ingest of the same run"
         start=$(now_ns)
         (cd "$BENCH_DIR/afp" && TMPDIR=$dir/tmp /usr/bin/time -v -o "$dir/ingest2.time" \
-            "$GREFFIER" --data "$data" --rules "$ROOT/samples/rules.toml" ingest --json "run-$n.afp") \
+            "$GREFFIER" --data "$data" --config "$dir/greffier.toml" --rules "$ROOT/samples/rules.toml" ingest --json "run-$n.afp") \
             >"$dir/ingest2.jsonl" 2>"$dir/ingest2.err"
         end=$(now_ns)
         second=$(python3 - "$dir/ingest2.jsonl" <<'PY'
@@ -802,7 +804,7 @@ if ((${#afp_e2e_rows[@]})); then
     echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
     for row in "${afp_e2e_rows[@]}"; do echo "$row"; done
     echo
-    echo "- ingest s: wall clock of \`greffier --data DATA --rules samples/rules.toml ingest --json run-N.afp\` on a fresh data folder where \`greffier records import client samples/clients.csv --map code=CODE,name=RAISON_SOCIALE\` ran first (not timed): capture, detect, dedupe, convert (one document per page group, TLEs as afp.tle.* metadata), extract, attach, index, until every document is settled; documents/s = page groups / ingest s; MiB: GNU time's maximum resident set size."
+    echo "- ingest s: wall clock of \`greffier --data DATA --rules samples/rules.toml ingest --json run-N.afp\` (with \`[afp] resource_dir = samples/afp/overlay\`, so the invoices find their overlay and are filed) on a fresh data folder where \`greffier records import client samples/clients.csv --map code=CODE,name=RAISON_SOCIALE\` ran first (not timed): capture, detect, dedupe, convert (one document per page group, TLEs as afp.tle.* metadata), extract, attach, index, until every document is settled; documents/s = page groups / ingest s; MiB: GNU time's maximum resident set size."
     echo "- the missing overlay O1INVBG1 sends each document to review by default (\`[afp] review_missing_resources\`): the statuses are in the checks."
     echo "- same run again: what the second ingest of the same file prints (the run is an exact duplicate). fs files/s: as in the file part."
     echo "- the latest data folder of each size is kept in BENCH_DIR/afp-N/."
