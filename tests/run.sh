@@ -3,7 +3,7 @@
 # SQLite and PostgreSQL, and the end-to-end tests through the binary.
 #
 # Installs what the tests need when it is missing (Debian packages: poppler-utils for
-# pdftotext, qpdf; tesseract with fra/eng/osd, ImageMagick, libtiff-tools and ocrmypdf for the
+# pdftotext, qpdf; tesseract with fra/eng/osd, ImageMagick, libtiff-tools, ocrmypdf and img2pdf for the
 # scans; rlpr and LPRng for the LPD tests; Dovecot for the IMAP tests; Apache FOP (fop, with
 # a headless JRE) for the AFP fixtures; PostgreSQL when no server answers on 127.0.0.1:5432;
 # cargo-fuzz for the brief fuzz run) and stops what it started.
@@ -32,6 +32,7 @@ done
 [ -x /usr/bin/convert ] || missing+=(imagemagick)   # the real one: a stand-in may sit in /usr/local/bin
 command -v tiffcp >/dev/null || missing+=(libtiff-tools)
 command -v ocrmypdf >/dev/null || missing+=(ocrmypdf)
+command -v img2pdf >/dev/null || missing+=(img2pdf)   # a copier's scan-to-PDF for the scans test
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt_install "${missing[@]}"
