@@ -67,8 +67,8 @@ pub enum AfpError {
     TooLarge { offset: u64, what: String },
     #[error("afp presentation text is damaged: {what}")]
     Text { what: String },
-    #[error("afp has no page")]
-    NoPage,
+    #[error("afp has no page: {holds}")]
+    NoPage { holds: String },
 }
 
 impl AfpError {
@@ -142,10 +142,28 @@ pub fn render<R: BufRead>(
         group: None,
         group_depth: 0,
         summary: AfpSummary::default(),
+        seen: std::collections::BTreeMap::new(),
+        fields: 0,
     };
     run.read(sink)?;
     if run.summary.pages == 0 {
-        return Err(AfpError::NoPage);
+        let holds = if run.seen.is_empty() {
+            format!(
+                "its {} structured fields begin no document, page or resource",
+                run.fields
+            )
+        } else {
+            let listed: Vec<String> = run
+                .seen
+                .iter()
+                .map(|(name, count)| format!("{count} {name}"))
+                .collect();
+            format!(
+                "it holds {} (a resource or font file, not a print run?)",
+                listed.join(", ")
+            )
+        };
+        return Err(AfpError::NoPage { holds });
     }
     Ok(run.summary)
 }
@@ -165,6 +183,11 @@ struct Run<'o, R> {
     /// Page groups can nest; the outermost one is the document.
     group_depth: usize,
     summary: AfpSummary,
+    /// What the run holds outside pages (BRS, BIM, BFN …), for the message of a run without
+    /// pages.
+    seen: std::collections::BTreeMap<String, usize>,
+    /// Fields read at the top level.
+    fields: usize,
 }
 
 pub(crate) const BEGIN: u8 = 0xA8;
@@ -200,6 +223,10 @@ pub(crate) fn is_object(category: u8) -> bool {
 impl<R: BufRead> Run<'_, R> {
     fn read(&mut self, sink: &mut dyn PageSink) -> Result<(), AfpError> {
         while let Some(field) = self.reader.next_field()? {
+            self.fields += 1;
+            if field.kind() == BEGIN && field.category() != PAGE {
+                *self.seen.entry(acronym(field.id)).or_default() += 1;
+            }
             match (field.kind(), field.category()) {
                 (BEGIN, PAGE) => {
                     let fields = collect(&mut self.reader, field, self.options.max_resource_bytes)?;

@@ -173,14 +173,14 @@ fn control(
         }
         0xC4 => state.space_increment = Some(signed()),
         0xC6 => state.i = signed(),
-        0xC8 => state.i += signed(),
+        0xC8 => state.i = state.i.saturating_add(signed()),
         // SBI, AMB, RMB, BLN.
         0xD0 => state.baseline_increment = signed(),
         0xD2 => state.b = signed(),
-        0xD4 => state.b += signed(),
+        0xD4 => state.b = state.b.saturating_add(signed()),
         0xD8 => {
             state.i = state.inline_margin;
-            state.b += state.baseline_increment;
+            state.b = state.b.saturating_add(state.baseline_increment);
         }
         // STO: inline orientation, in degrees × 128 (minutes ignored).
         0xF6 => {
@@ -386,7 +386,7 @@ fn draw(
         placement,
         state.inline_orientation,
         state.i,
-        state.b + state.temporary_b,
+        state.b.saturating_add(state.temporary_b),
     );
     page.items.push(Item::Text(TextRun {
         x,
@@ -402,7 +402,9 @@ fn draw(
         width,
         scale: 100.0,
     }));
-    state.i += (width * units / 72.0).round() as i32;
+    state.i = state
+        .i
+        .saturating_add((width * units / 72.0).round() as i32);
 }
 
 /// DIR (along the inline direction) or DBR (along the baseline direction): a rule from the
@@ -423,9 +425,9 @@ fn rule(
     let width = width.round().max(1.0) as i32;
     let (i0, b0) = (state.i, state.b);
     let (i1, b1) = if baseline {
-        (i0 + width, b0 + length)
+        (i0.saturating_add(width), b0.saturating_add(length))
     } else {
-        (i0 + length, b0 + width)
+        (i0.saturating_add(length), b0.saturating_add(width))
     };
     let (xa, ya) = to_page(placement, state.inline_orientation, i0, b0);
     let (xb, yb) = to_page(placement, state.inline_orientation, i1, b1);
