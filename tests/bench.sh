@@ -805,7 +805,7 @@ if ((${#afp_e2e_rows[@]})); then
     for row in "${afp_e2e_rows[@]}"; do echo "$row"; done
     echo
     echo "- ingest s: wall clock of \`greffier --data DATA --rules samples/rules.toml ingest --json run-N.afp\` (with \`[afp] resource_dir = samples/afp/overlay\`, so the invoices find their overlay and are filed) on a fresh data folder where \`greffier records import client samples/clients.csv --map code=CODE,name=RAISON_SOCIALE\` ran first (not timed): capture, detect, dedupe, convert (one document per page group, TLEs as afp.tle.* metadata), extract, attach, index, until every document is settled; documents/s = page groups / ingest s; MiB: GNU time's maximum resident set size."
-    echo "- the missing overlay O1INVBG1 sends each document to review by default (\`[afp] review_missing_resources\`): the statuses are in the checks."
+    echo "- every document is filed when it finds its overlay (the statuses are in the checks); without \`resource_dir\`, the missing overlay O1INVBG1 would send each to review (\`[afp] review_missing_resources\`)."
     echo "- same run again: what the second ingest of the same file prints (the run is an exact duplicate). fs files/s: as in the file part."
     echo "- the latest data folder of each size is kept in BENCH_DIR/afp-N/."
     flat "afp ingest" "${afp_e2e_rss[@]}"
