@@ -252,21 +252,7 @@ impl<W: Write> PdfWriter<W> {
     /// Deflates `content` into `compressed` with the one compressor of this writer (creating
     /// a compressor per page cost more than compressing small pages).
     fn compress(&mut self) -> io::Result<()> {
-        self.compressed.clear();
-        self.deflate.reset();
-        loop {
-            let spare = self.content.len() / 2 + 256;
-            self.compressed.reserve(spare);
-            let consumed = usize::try_from(self.deflate.total_in()).unwrap_or(usize::MAX);
-            let input = self.content.get(consumed..).unwrap_or_default();
-            let status = self
-                .deflate
-                .compress_vec(input, &mut self.compressed, FlushCompress::Finish)
-                .map_err(io::Error::other)?;
-            if status == Status::StreamEnd {
-                return Ok(());
-            }
-        }
+        deflate_reusing(&mut self.deflate, &self.content, &mut self.compressed)
     }
 
     /// The format of pages that declare none.
@@ -429,6 +415,28 @@ impl<W: Write> PdfWriter<W> {
             [CATALOG, PAGES, INFO],
         )?;
         Ok(self.out.inner)
+    }
+}
+
+/// Deflates `input` into `out` (cleared first) with a compressor kept from page to page:
+/// resetting one is much cheaper than creating one. Shared by the spool and AFP writers.
+pub(crate) fn deflate_reusing(
+    compress: &mut Compress,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    out.clear();
+    compress.reset();
+    loop {
+        out.reserve(input.len() / 2 + 256);
+        let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
+        let rest = input.get(consumed..).unwrap_or_default();
+        let status = compress
+            .compress_vec(rest, out, FlushCompress::Finish)
+            .map_err(io::Error::other)?;
+        if status == Status::StreamEnd {
+            return Ok(());
+        }
     }
 }
 

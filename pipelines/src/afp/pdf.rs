@@ -13,7 +13,7 @@ use super::fonts::StdFont;
 use super::page::{AfpPage, Item, PlacedImage, Rgb, TextRun};
 use crate::charset::windows_1252_byte;
 use crate::image::{Encoding, ImagePage, PageColor};
-use crate::pdf::{to_unicode_cmap, write_trailer, Counting, REPLACEMENT_CODE};
+use crate::pdf::{deflate_reusing, to_unicode_cmap, write_trailer, Counting, REPLACEMENT_CODE};
 
 const CATALOG: u32 = 1;
 const PAGES: u32 = 2;
@@ -443,19 +443,9 @@ fn write_image<W: Write>(
 }
 
 fn deflate(compress: &mut flate2::Compress, data: &[u8]) -> io::Result<Vec<u8>> {
-    compress.reset();
     let mut out = Vec::with_capacity(data.len() / 3 + 64);
-    loop {
-        let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
-        let input = data.get(consumed..).unwrap_or_default();
-        out.reserve(input.len() / 2 + 256);
-        let status = compress
-            .compress_vec(input, &mut out, flate2::FlushCompress::Finish)
-            .map_err(io::Error::other)?;
-        if status == flate2::Status::StreamEnd {
-            return Ok(out);
-        }
-    }
+    deflate_reusing(compress, data, &mut out)?;
+    Ok(out)
 }
 
 #[cfg(test)]
