@@ -431,6 +431,21 @@ fn per_inch(base: u8, units: u16) -> f32 {
     }
 }
 
+/// Units per inch along x and y and the extent, from the layout PGD, PTD-2 (`extent_bytes`
+/// 3) and PTD-1 (2) share: X base, Y base, X units, Y units (2 bytes each), X and Y extent.
+fn units_and_extent(data: &[u8], extent_bytes: usize) -> Option<(f32, f32, f32, f32)> {
+    let extent = |at: usize| match extent_bytes {
+        2 => u16_at(data, at).map(f32::from),
+        _ => u24_at(data, at).map(|value| value as f32),
+    };
+    Some((
+        per_inch(*data.first()?, u16_at(data, 2)?),
+        per_inch(*data.get(1)?, u16_at(data, 4)?),
+        extent(6)?,
+        extent(6 + extent_bytes)?,
+    ))
+}
+
 /// The environment an object is drawn in: fonts, page or overlay size, text units.
 #[derive(Debug, Clone)]
 struct Environment {
@@ -483,47 +498,19 @@ impl Environment {
             (0xAB, 0x8A) => self.fonts.extend(fonts::map_coded_font_2(data)),
             (0xB1, 0x8A) => self.fonts.extend(fonts::map_coded_font_1(data)),
             (0xA6, 0xAF) | (0xA6, 0xDF) => {
-                if let (Some(xu), Some(yu), Some(xs), Some(ys)) = (
-                    u16_at(data, 2),
-                    u16_at(data, 4),
-                    u24_at(data, 6),
-                    u24_at(data, 9),
-                ) {
-                    self.units_x = per_inch(data[0], xu);
-                    self.units_y = per_inch(data[1], yu);
-                    self.extent_x = xs as f32;
-                    self.extent_y = ys as f32;
+                if let Some((ux, uy, ex, ey)) = units_and_extent(data, 3) {
+                    (self.units_x, self.units_y, self.extent_x, self.extent_y) = (ux, uy, ex, ey);
                 }
             }
             (0xB1, 0x9B) => {
-                if let (Some(xu), Some(yu), Some(xs), Some(ys)) = (
-                    u16_at(data, 2),
-                    u16_at(data, 4),
-                    u24_at(data, 6),
-                    u24_at(data, 9),
-                ) {
-                    self.text = Some((
-                        per_inch(data[0], xu),
-                        per_inch(data[1], yu),
-                        xs as f32,
-                        ys as f32,
-                    ));
+                if let Some(text) = units_and_extent(data, 3) {
+                    self.text = Some(text);
                     self.text_conditions = data.get(14..).unwrap_or_default().to_vec();
                 }
             }
             (0xA6, 0x9B) => {
-                if let (Some(xu), Some(yu), Some(xs), Some(ys)) = (
-                    u16_at(data, 2),
-                    u16_at(data, 4),
-                    u16_at(data, 6),
-                    u16_at(data, 8),
-                ) {
-                    self.text = Some((
-                        per_inch(data[0], xu),
-                        per_inch(data[1], yu),
-                        f32::from(xs),
-                        f32::from(ys),
-                    ));
+                if let Some(text) = units_and_extent(data, 2) {
+                    self.text = Some(text);
                 }
             }
             _ => {}
