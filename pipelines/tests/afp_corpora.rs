@@ -244,19 +244,8 @@ fn fuzz_options() -> AfpOptions {
 // A deterministic mutation fuzzer (the same xorshift and mutations as robustness.rs, plus
 // AFP's own bytes and big-endian lengths), on stable in every test run.
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+mod common;
+use common::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let mut bytes = input.to_vec();
