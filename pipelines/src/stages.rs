@@ -1,6 +1,6 @@
 //! The [`Stage`] trait and every stage, in pipeline order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
@@ -93,6 +93,16 @@ pub trait Stage: Send + Sync {
         ctx: &'a Context,
         doc: &'a mut Document,
     ) -> BoxFuture<'a, Result<Outcome, StageError>>;
+    /// Called before a batch of `run`s with the documents about to run: a stage may look up
+    /// what the whole batch needs at once (records, texts) and keep it until `flush`. Only a
+    /// shortcut: `run` must work without it (an error here is logged and ignored).
+    fn prepare<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _docs: &'a [&'a Document],
+    ) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Called after a batch of `run`s, before their commits (the index commits tantivy here).
     fn flush<'a>(&'a self, _ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
         Box::pin(async { Ok(()) })
@@ -120,11 +130,17 @@ impl Plan {
                 Box::new(Dedupe),
                 Box::new(Convert),
                 Box::new(Text),
-                Box::new(Extract),
-                Box::new(Attach),
+                Box::new(Extract::default()),
+                Box::new(Attach::default()),
                 Box::new(Index::default()),
             ],
         }
+    }
+
+    /// A plan of the given stages, in order (tests of the worker).
+    #[cfg(test)]
+    pub(crate) fn of(stages: Vec<Box<dyn Stage>>) -> Plan {
+        Plan { stages }
     }
 
     /// The stage a new arrival waits for.
@@ -522,11 +538,13 @@ impl Stage for Convert {
                         part.page_last,
                         std::mem::take(&mut part.metadata),
                     );
-                    let result = async {
-                        store_part_bytes(ctx, &part_key(part.index, "pdf"), part.pdf).await?;
-                        store_part_bytes(ctx, &part_key(part.index, "txt"), part.text).await
-                    }
-                    .await;
+                    let (pdf_key, text_key) =
+                        (part_key(part.index, "pdf"), part_key(part.index, "txt"));
+                    // Both at once: each put waits on the blocking pool.
+                    let result = tokio::try_join!(
+                        store_part_bytes(ctx, &pdf_key, part.pdf),
+                        store_part_bytes(ctx, &text_key, part.text)
+                    );
                     if let Err(error) = result {
                         store_error = Some(error);
                         break;
@@ -738,6 +756,53 @@ impl Stage for Text {
     }
 }
 
+/// Texts of a batch read ahead by a stage's `prepare`, by document id (a read failed here is
+/// simply absent: `run` reads it again and reports the error).
+#[derive(Default)]
+struct TextCache {
+    texts: Mutex<HashMap<i64, String>>,
+}
+
+impl TextCache {
+    async fn fill(&self, ctx: &Context, docs: &[&Document]) -> Result<(), StageError> {
+        let wanted: Vec<(i64, String)> = docs
+            .iter()
+            .filter_map(|doc| Some((doc.id, doc.text_key.clone()?)))
+            .collect();
+        let keys: Vec<String> = wanted.iter().map(|(_, key)| key.clone()).collect();
+        let read = ctx
+            .blobs
+            .get_prefixes(&keys, ctx.settings.max_text_bytes)
+            .await;
+        let mut texts = self.lock()?;
+        for ((doc_id, _), result) in wanted.into_iter().zip(read) {
+            if let Ok((bytes, _)) = result {
+                texts.insert(doc_id, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The document's text, read ahead or now.
+    async fn text(&self, ctx: &Context, doc: &Document) -> Result<String, StageError> {
+        if let Some(text) = self.lock()?.remove(&doc.id) {
+            return Ok(text);
+        }
+        load_text(ctx, doc).await
+    }
+
+    fn clear(&self) -> Result<(), StageError> {
+        self.lock()?.clear();
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<i64, String>>, StageError> {
+        self.texts
+            .lock()
+            .map_err(|_| StageError::Transient("text cache lock poisoned".into()))
+    }
+}
+
 async fn load_text(ctx: &Context, doc: &Document) -> Result<String, StageError> {
     let Some(key) = doc.text_key.as_deref() else {
         return Ok(String::new());
@@ -750,11 +815,26 @@ async fn load_text(ctx: &Context, doc: &Document) -> Result<String, StageError> 
 }
 
 /// Runs the rules: document type, keys, where to attach it, or why it needs review.
-pub struct Extract;
+#[derive(Default)]
+pub struct Extract {
+    texts: TextCache,
+}
 
 impl Stage for Extract {
     fn name(&self) -> &'static str {
         "extract"
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        ctx: &'a Context,
+        docs: &'a [&'a Document],
+    ) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(self.texts.fill(ctx, docs))
+    }
+
+    fn flush<'a>(&'a self, _ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(async move { self.texts.clear() })
     }
 
     fn run<'a>(
@@ -763,7 +843,7 @@ impl Stage for Extract {
         doc: &'a mut Document,
     ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
-            let text = load_text(ctx, doc).await?;
+            let text = self.texts.text(ctx, doc).await?;
             let pages: Vec<String> = text
                 .split('\x0c')
                 .map(|page| page.trim_end_matches('\n').to_string())
@@ -883,11 +963,103 @@ async fn check_sender(
 }
 
 /// Files the document under its client, invoice or form records, or sends it to review.
-pub struct Attach;
+#[derive(Default)]
+pub struct Attach {
+    records: Mutex<Option<BatchRecords>>,
+}
+
+/// The records a batch of documents to attach names, looked up at once by `prepare`.
+struct BatchRecords {
+    clients: HashSet<String>,
+    forms: HashSet<String>,
+    /// Every invoice number of the batch that has a record, with its client.
+    invoices: HashMap<String, Option<String>>,
+    /// The values asked about: a value outside them is looked up by itself.
+    asked: HashSet<String>,
+}
+
+impl Attach {
+    fn records(&self) -> Result<std::sync::MutexGuard<'_, Option<BatchRecords>>, StageError> {
+        self.records
+            .lock()
+            .map_err(|_| StageError::Transient("attach cache lock poisoned".into()))
+    }
+
+    async fn client_known(&self, ctx: &Context, code: &str) -> Result<bool, StageError> {
+        if let Some(records) = self.records()?.as_ref() {
+            if records.asked.contains(&format!("client:{code}")) {
+                return Ok(records.clients.contains(code));
+            }
+        }
+        Ok(ctx.db.client(code).await?.is_some())
+    }
+
+    async fn form_known(&self, ctx: &Context, form_id: &str) -> Result<bool, StageError> {
+        if let Some(records) = self.records()?.as_ref() {
+            if records.asked.contains(&format!("form:{form_id}")) {
+                return Ok(records.forms.contains(form_id));
+            }
+        }
+        Ok(ctx.db.form_exists(form_id).await?)
+    }
+
+    async fn invoice_client(
+        &self,
+        ctx: &Context,
+        number: &str,
+    ) -> Result<Option<String>, StageError> {
+        if let Some(records) = self.records()?.as_ref() {
+            if records.asked.contains(&format!("invoice:{number}")) {
+                return Ok(records.invoices.get(number).cloned().flatten());
+            }
+        }
+        Ok(ctx.db.invoice_client(number).await?)
+    }
+}
 
 impl Stage for Attach {
     fn name(&self) -> &'static str {
         "attach"
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        ctx: &'a Context,
+        docs: &'a [&'a Document],
+    ) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(async move {
+            let mut wanted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+            for target in docs.iter().flat_map(|doc| doc.targets.iter()) {
+                if let Some((kind, value)) = target.split_once(':') {
+                    wanted.entry(kind).or_default().insert(value.to_string());
+                }
+            }
+            let list = |kind: &str| -> Vec<String> {
+                wanted
+                    .get(kind)
+                    .map(|values| values.iter().cloned().collect())
+                    .unwrap_or_default()
+            };
+            let (clients, forms, invoices) = (list("client"), list("form"), list("invoice"));
+            let records = BatchRecords {
+                clients: ctx.db.clients_known(&clients).await?,
+                forms: ctx.db.forms_known(&forms).await?,
+                invoices: ctx.db.invoice_clients(&invoices).await?,
+                asked: ["client", "form", "invoice"]
+                    .iter()
+                    .flat_map(|kind| list(kind).into_iter().map(move |v| format!("{kind}:{v}")))
+                    .collect(),
+            };
+            *self.records()? = Some(records);
+            Ok(())
+        })
+    }
+
+    fn flush<'a>(&'a self, _ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(async move {
+            *self.records()? = None;
+            Ok(())
+        })
     }
 
     fn run<'a>(
@@ -907,7 +1079,7 @@ impl Stage for Attach {
                 };
                 match kind {
                     "client" => {
-                        if ctx.db.client(value).await?.is_none() {
+                        if !self.client_known(ctx, value).await? {
                             doc.problems
                                 .push(format!("client {value} is not in the clients table"));
                             continue;
@@ -915,7 +1087,7 @@ impl Stage for Attach {
                         client_code = Some(value.to_string());
                     }
                     "form" => {
-                        if !ctx.db.form_exists(value).await? {
+                        if !self.form_known(ctx, value).await? {
                             doc.problems
                                 .push(format!("form {value} is not in the forms table"));
                             continue;
@@ -935,8 +1107,10 @@ impl Stage for Attach {
                 });
             }
             if let (Some(number), Some(client)) = (&invoice_number, &client_code) {
-                if let Some(other_client) =
-                    ctx.db.invoice_client(number).await?.filter(|c| c != client)
+                if let Some(other_client) = self
+                    .invoice_client(ctx, number)
+                    .await?
+                    .filter(|c| c != client)
                 {
                     doc.problems.push(format!("invoice {number} is already filed under client {other_client}, not {client}"));
                 }
@@ -979,6 +1153,19 @@ impl Stage for Attach {
 #[derive(Default)]
 pub struct Index {
     pending: Mutex<Vec<IndexDoc>>,
+    texts: TextCache,
+    /// The batch's attachments, looked up at once by `prepare`.
+    attachments: Mutex<Option<HashMap<i64, Vec<Attachment>>>>,
+}
+
+impl Index {
+    fn attachments(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, Option<HashMap<i64, Vec<Attachment>>>>, StageError> {
+        self.attachments
+            .lock()
+            .map_err(|_| StageError::Transient("index cache lock poisoned".into()))
+    }
 }
 
 fn looks_iso_date(value: &str) -> bool {
@@ -1005,7 +1192,16 @@ impl Stage for Index {
         doc: &'a mut Document,
     ) -> BoxFuture<'a, Result<Outcome, StageError>> {
         Box::pin(async move {
-            let entry = index_doc(ctx, doc).await?;
+            let text = self.texts.text(ctx, doc).await?;
+            let known = self
+                .attachments()?
+                .as_mut()
+                .map(|batch| batch.remove(&doc.id).unwrap_or_default());
+            let attachments = match known {
+                Some(attachments) => attachments,
+                None => ctx.db.attachments(doc.id).await?,
+            };
+            let entry = index_entry(doc, text, &attachments);
             self.pending
                 .lock()
                 .map_err(|_| StageError::Transient("index buffer lock poisoned".into()))?
@@ -1014,8 +1210,22 @@ impl Stage for Index {
         })
     }
 
+    fn prepare<'a>(
+        &'a self,
+        ctx: &'a Context,
+        docs: &'a [&'a Document],
+    ) -> BoxFuture<'a, Result<(), StageError>> {
+        Box::pin(async move {
+            let ids: Vec<i64> = docs.iter().map(|doc| doc.id).collect();
+            *self.attachments()? = Some(ctx.db.attachments_of(&ids).await?);
+            self.texts.fill(ctx, docs).await
+        })
+    }
+
     fn flush<'a>(&'a self, ctx: &'a Context) -> BoxFuture<'a, Result<(), StageError>> {
         Box::pin(async move {
+            *self.attachments()? = None;
+            self.texts.clear()?;
             let batch = std::mem::take(
                 &mut *self
                     .pending
@@ -1038,6 +1248,11 @@ impl Stage for Index {
 pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageError> {
     let text = load_text(ctx, doc).await?;
     let attachments = ctx.db.attachments(doc.id).await?;
+    Ok(index_entry(doc, text, &attachments))
+}
+
+/// The index entry of a document, its text and what it is filed under.
+fn index_entry(doc: &Document, text: String, attachments: &[Attachment]) -> IndexDoc {
     let mut clients = BTreeSet::new();
     let mut invoices = BTreeSet::new();
     let mut forms = BTreeSet::new();
@@ -1059,7 +1274,7 @@ pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageE
     } else {
         Status::Review
     };
-    Ok(IndexDoc {
+    IndexDoc {
         id: doc.id,
         text,
         source: doc.source.clone(),
@@ -1078,5 +1293,5 @@ pub async fn index_doc(ctx: &Context, doc: &Document) -> Result<IndexDoc, StageE
             .collect(),
         keys: doc.keys.clone(),
         metadata: doc.metadata.clone(),
-    })
+    }
 }

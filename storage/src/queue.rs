@@ -156,20 +156,45 @@ pub struct StageCommit<'a> {
     pub extras: &'a CommitExtras,
 }
 
-async fn commit_in(
+/// The most bind parameters one statement of a batched insert takes: far below SQLite's
+/// (32,766) and PostgreSQL's (65,535) limits, so a batch of any size is cut into statements.
+const MAX_PARAMS: usize = 900;
+
+/// `INSERT INTO {head} VALUES ($1, ..), ($k+1, ..) … {tail}` for `rows` rows of `width`
+/// parameters each.
+fn multi_row_insert(head: &str, tail: &str, rows: usize, width: usize) -> String {
+    let mut sql = format!("INSERT INTO {head} VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * width + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// Rows per statement for `width` parameters a row.
+fn rows_per_statement(width: usize) -> usize {
+    (MAX_PARAMS / width).max(1)
+}
+
+/// Moves one document to its next stage, if `owner` still holds its lease.
+async fn update_document(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     owner: &str,
     commit: &StageCommit<'_>,
+    now: i64,
 ) -> Result<(), StorageError> {
-    let StageCommit {
-        doc,
-        next_stage,
-        status,
-        events,
-        extras,
-    } = commit;
-    let (doc, next_stage, status, extras) = (*doc, *next_stage, *status, *extras);
-    let now = now_ms();
+    let doc = commit.doc;
     let updated = sqlx::query(
         "UPDATE documents SET format = $1, pages = $2, pdf_key = $3, text_key = $4, doc_type = $5, \
          keys_json = $6, metadata_json = $7, problems_json = $8, duplicate_of = $9, status = $10, \
@@ -186,8 +211,8 @@ async fn commit_in(
     .bind(to_json(&doc.metadata))
     .bind(to_json(&doc.problems))
     .bind(doc.duplicate_of)
-    .bind(status.as_str())
-    .bind(next_stage)
+    .bind(commit.status.as_str())
+    .bind(commit.next_stage)
     .bind(now)
     .bind(doc.id)
     .bind(owner)
@@ -198,99 +223,166 @@ async fn commit_in(
     if updated == 0 {
         return Err(StorageError::LeaseLost { doc_id: doc.id });
     }
-    // One statement for all of a stage's audit lines (a statement costs more than a row).
-    for chunk in events.chunks(100) {
-        let mut sql = String::from("INSERT INTO events (doc_id, at, stage, message) VALUES ");
+    Ok(())
+}
+
+/// Writes a batch of stage commits: one UPDATE a document, then the audit lines, attachments,
+/// invoices and parts of the whole batch as multi-row INSERTs (a statement costs far more
+/// than a row: a burst print run commits thousands of documents a second).
+async fn commit_all(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    owner: &str,
+    commits: &[StageCommit<'_>],
+) -> Result<(), StorageError> {
+    let now = now_ms();
+    for commit in commits {
+        update_document(tx, owner, commit, now).await?;
+    }
+
+    let events: Vec<(i64, &(String, String))> = commits
+        .iter()
+        .flat_map(|commit| {
+            commit
+                .events
+                .iter()
+                .map(move |event| (commit.doc.id, event))
+        })
+        .collect();
+    for chunk in events.chunks(rows_per_statement(4)) {
+        let sql = multi_row_insert("events (doc_id, at, stage, message)", "", chunk.len(), 4);
+        let mut query = sqlx::query(&sql);
+        for (doc_id, (stage, message)) in chunk {
+            query = query.bind(*doc_id).bind(now).bind(stage).bind(message);
+        }
+        query.execute(&mut **tx).await?;
+    }
+
+    let attachments: Vec<(i64, &Attachment)> = commits
+        .iter()
+        .flat_map(|commit| {
+            commit
+                .extras
+                .attachments
+                .iter()
+                .map(move |attachment| (commit.doc.id, attachment))
+        })
+        .collect();
+    for chunk in attachments.chunks(rows_per_statement(5)) {
+        let sql = multi_row_insert(
+            "attachments (doc_id, kind, target, origin, created_at)",
+            " ON CONFLICT (doc_id, kind, target) DO NOTHING",
+            chunk.len(),
+            5,
+        );
+        let mut query = sqlx::query(&sql);
+        for (doc_id, attachment) in chunk {
+            query = query
+                .bind(*doc_id)
+                .bind(&attachment.kind)
+                .bind(&attachment.target)
+                .bind(&attachment.origin)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+
+    // The first document to file an invoice number creates its record; in a batch, the
+    // first in commit order (as when committed one by one).
+    let mut seen = std::collections::HashSet::new();
+    let invoices: Vec<(i64, &InvoiceRecord)> = commits
+        .iter()
+        .filter_map(|commit| Some((commit.doc.id, commit.extras.invoice.as_ref()?)))
+        .filter(|(_, invoice)| seen.insert(invoice.number.as_str()))
+        .collect();
+    for chunk in invoices.chunks(rows_per_statement(6)) {
+        let sql = multi_row_insert(
+            "invoices (number, client_code, invoice_date, total, doc_id, updated_at)",
+            " ON CONFLICT (number) DO NOTHING",
+            chunk.len(),
+            6,
+        );
+        let mut query = sqlx::query(&sql);
+        for (doc_id, invoice) in chunk {
+            query = query
+                .bind(&invoice.number)
+                .bind(&invoice.client_code)
+                .bind(&invoice.date)
+                .bind(&invoice.total)
+                .bind(*doc_id)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+
+    let parts: Vec<(&Document, &NewPart)> = commits
+        .iter()
+        .flat_map(|commit| {
+            commit
+                .extras
+                .parts
+                .iter()
+                .map(move |part| (commit.doc, part))
+        })
+        .collect();
+    const PART_COLUMNS: usize = 17;
+    for chunk in parts.chunks(rows_per_statement(PART_COLUMNS)) {
+        let mut sql = String::from(
+            "INSERT INTO documents (source, source_ref, source_path, batch, size, original_key, format, \
+             status, stage, pages, pdf_key, text_key, metadata_json, run_after, created_at, updated_at, \
+             parent_id, page_first, page_last, blake3) VALUES ",
+        );
         for row in 0..chunk.len() {
             if row > 0 {
                 sql.push_str(", ");
             }
-            let first = row * 4 + 1;
+            let p = |column: usize| format!("${}", row * PART_COLUMNS + column);
             sql.push_str(&format!(
-                "(${first}, ${}, ${}, ${})",
-                first + 1,
-                first + 2,
-                first + 3
+                "({}, {}, {}, {}, {}, {}, {}, 'processing', {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12),
+                p(13), p(13), p(13), p(14), p(15), p(16), p(17)
             ));
         }
+        sql.push_str(" ON CONFLICT (source, source_ref) DO NOTHING");
         let mut query = sqlx::query(&sql);
-        for (stage, message) in chunk {
-            query = query.bind(doc.id).bind(now).bind(stage).bind(message);
+        for (doc, part) in chunk {
+            let pages = part
+                .page_first
+                .zip(part.page_last)
+                .map(|(first, last)| last - first + 1);
+            let (size, original_key, format, blake3) = match &part.original {
+                Some(original) => (
+                    original.size,
+                    Some(&original.key),
+                    None,
+                    Some(&original.blake3),
+                ),
+                None => (
+                    doc.size,
+                    doc.original_key.as_ref(),
+                    doc.format.as_ref(),
+                    None,
+                ),
+            };
+            query = query
+                .bind(&doc.source)
+                .bind(format!("{}#{}", doc.source_ref, part.index))
+                .bind(part.source_path.as_ref().unwrap_or(&doc.source_path))
+                .bind(&doc.batch)
+                .bind(size)
+                .bind(original_key)
+                .bind(format)
+                .bind(&part.stage)
+                .bind(pages)
+                .bind(&part.pdf_key)
+                .bind(&part.text_key)
+                .bind(to_json(&part.metadata))
+                .bind(now)
+                .bind(doc.id)
+                .bind(part.page_first)
+                .bind(part.page_last)
+                .bind(blake3);
         }
         query.execute(&mut **tx).await?;
-    }
-    for attachment in &extras.attachments {
-        sqlx::query(
-            "INSERT INTO attachments (doc_id, kind, target, origin, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (doc_id, kind, target) DO NOTHING",
-        )
-        .bind(doc.id)
-        .bind(&attachment.kind)
-        .bind(&attachment.target)
-        .bind(&attachment.origin)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
-    if let Some(invoice) = &extras.invoice {
-        sqlx::query(
-            "INSERT INTO invoices (number, client_code, invoice_date, total, doc_id, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (number) DO NOTHING",
-        )
-        .bind(&invoice.number)
-        .bind(&invoice.client_code)
-        .bind(&invoice.date)
-        .bind(&invoice.total)
-        .bind(doc.id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for part in &extras.parts {
-        let pages = part
-            .page_first
-            .zip(part.page_last)
-            .map(|(first, last)| last - first + 1);
-        let (size, original_key, format, blake3) = match &part.original {
-            Some(original) => (
-                original.size,
-                Some(&original.key),
-                None,
-                Some(&original.blake3),
-            ),
-            None => (
-                doc.size,
-                doc.original_key.as_ref(),
-                doc.format.as_ref(),
-                None,
-            ),
-        };
-        sqlx::query(
-            "INSERT INTO documents (source, source_ref, source_path, batch, size, original_key, format, \
-             status, stage, pages, pdf_key, text_key, metadata_json, run_after, created_at, updated_at, \
-             parent_id, page_first, page_last, blake3) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8, $9, $10, $11, $12, $13, $13, $13, $14, $15, $16, $17) \
-             ON CONFLICT (source, source_ref) DO NOTHING",
-        )
-        .bind(&doc.source)
-        .bind(format!("{}#{}", doc.source_ref, part.index))
-        .bind(part.source_path.as_ref().unwrap_or(&doc.source_path))
-        .bind(&doc.batch)
-        .bind(size)
-        .bind(original_key)
-        .bind(format)
-        .bind(&part.stage)
-        .bind(pages)
-        .bind(&part.pdf_key)
-        .bind(&part.text_key)
-        .bind(to_json(&part.metadata))
-        .bind(now)
-        .bind(doc.id)
-        .bind(part.page_first)
-        .bind(part.page_last)
-        .bind(blake3)
-        .execute(&mut **tx)
-        .await?;
     }
     Ok(())
 }
@@ -493,9 +585,7 @@ impl Db {
         commits: &[StageCommit<'_>],
     ) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
-        for commit in commits {
-            commit_in(&mut tx, owner, commit).await?;
-        }
+        commit_all(&mut tx, owner, commits).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The records documents are filed under: clients (imported from the ERP), forms, invoices
 //! (created when an invoice document is filed), and the attachments themselves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::Row;
 
@@ -9,6 +9,17 @@ use crate::db::Db;
 use crate::error::StorageError;
 use crate::model::{Attachment, Client};
 use crate::now_ms;
+
+/// Values per `IN (…)` list: well below every backend's limit on bind parameters.
+const IN_CHUNK: usize = 900;
+
+/// `$1, $2, … $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl Db {
     /// Creates or updates a client. Returns whether it was new.
@@ -182,6 +193,95 @@ impl Db {
         .fetch_all(&self.reader)
         .await?;
         Ok(ids)
+    }
+
+    /// Which of `codes` are clients: one query per 900 codes (the attach stage looks a whole
+    /// batch up at once).
+    pub async fn clients_known(&self, codes: &[String]) -> Result<HashSet<String>, StorageError> {
+        let mut known = HashSet::new();
+        for chunk in codes.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT code FROM clients WHERE code IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            for code in chunk {
+                query = query.bind(code);
+            }
+            known.extend(query.fetch_all(&self.reader).await?);
+        }
+        Ok(known)
+    }
+
+    /// Which of `form_ids` are forms.
+    pub async fn forms_known(&self, form_ids: &[String]) -> Result<HashSet<String>, StorageError> {
+        let mut known = HashSet::new();
+        for chunk in form_ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT form_id FROM forms WHERE form_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            for form_id in chunk {
+                query = query.bind(form_id);
+            }
+            known.extend(query.fetch_all(&self.reader).await?);
+        }
+        Ok(known)
+    }
+
+    /// The client of each invoice of `numbers` that has a record (`None`: a record without
+    /// a client); numbers without a record are absent.
+    pub async fn invoice_clients(
+        &self,
+        numbers: &[String],
+    ) -> Result<HashMap<String, Option<String>>, StorageError> {
+        let mut clients = HashMap::new();
+        for chunk in numbers.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT number, client_code FROM invoices WHERE number IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for number in chunk {
+                query = query.bind(number);
+            }
+            for row in query.fetch_all(&self.reader).await? {
+                clients.insert(row.try_get("number")?, row.try_get("client_code")?);
+            }
+        }
+        Ok(clients)
+    }
+
+    /// What each of `doc_ids` is filed under (documents without attachments are absent), in
+    /// the order of [`Db::attachments`].
+    pub async fn attachments_of(
+        &self,
+        doc_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<Attachment>>, StorageError> {
+        let mut attachments: HashMap<i64, Vec<Attachment>> = HashMap::new();
+        for chunk in doc_ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT doc_id, kind, target, origin FROM attachments WHERE doc_id IN ({}) \
+                 ORDER BY doc_id, kind, target",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for doc_id in chunk {
+                query = query.bind(*doc_id);
+            }
+            for row in query.fetch_all(&self.reader).await? {
+                attachments
+                    .entry(row.try_get("doc_id")?)
+                    .or_default()
+                    .push(Attachment {
+                        kind: row.try_get("kind")?,
+                        target: row.try_get("target")?,
+                        origin: row.try_get("origin")?,
+                    });
+            }
+        }
+        Ok(attachments)
     }
 
     /// Record counts for summaries: clients, invoices, forms, attachments.

@@ -540,6 +540,140 @@ async fn a_split_run_and_its_parts_commit_together_once(db: Db) {
     );
 }
 
+/// A batch larger than one statement's rows (a burst run of 600 invoices): every part, audit
+/// line, attachment and invoice lands, the first document to name an invoice number keeps
+/// it, and the batch lookups of the attach and index stages agree with the single ones.
+async fn a_large_batch_commits_every_row_and_batch_lookups_agree(db: Db) {
+    const PARTS: usize = 600;
+    let blobs = Blobs::memory();
+    let run = arrive(&db, &blobs, "big-run", b"six hundred invoices").await;
+    for code in ["CL1", "CL2"] {
+        db.upsert_client(code, code, &BTreeMap::new())
+            .await
+            .unwrap();
+    }
+    db.upsert_form("F1", "form", &BTreeMap::new())
+        .await
+        .unwrap();
+    let doc = db
+        .claim(&["detect"], "w", 60_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let parts: Vec<NewPart> = (1..=PARTS)
+        .map(|index| NewPart {
+            index,
+            page_first: Some(index as i64),
+            page_last: Some(index as i64),
+            stage: "attach".into(),
+            ..NewPart::default()
+        })
+        .collect();
+    let extras = CommitExtras {
+        parts,
+        ..CommitExtras::default()
+    };
+    db.commit(&doc, "w", None, Status::Split, &[], &extras)
+        .await
+        .unwrap();
+    let claimed = db.claim(&["attach"], "w", 60_000, 1000).await.unwrap();
+    assert_eq!(claimed.len(), PARTS);
+    // Invoice i, except that the last part names the first part's invoice again.
+    let number =
+        |position: usize| format!("FA-{:05}", if position == PARTS - 1 { 0 } else { position });
+    let extras: Vec<CommitExtras> = (0..PARTS)
+        .map(|position| CommitExtras {
+            attachments: vec![
+                Attachment {
+                    kind: "client".into(),
+                    target: format!("CL{}", 1 + position % 2),
+                    origin: "rules: invoice".into(),
+                },
+                Attachment {
+                    kind: "invoice".into(),
+                    target: number(position),
+                    origin: "rules: invoice".into(),
+                },
+            ],
+            invoice: Some(InvoiceRecord {
+                number: number(position),
+                client_code: Some(format!("CL{}", 1 + position % 2)),
+                date: None,
+                total: None,
+            }),
+            ..CommitExtras::default()
+        })
+        .collect();
+    let commits: Vec<StageCommit<'_>> = claimed
+        .iter()
+        .zip(&extras)
+        .map(|(part, extras)| StageCommit {
+            doc: part,
+            next_stage: Some("index"),
+            status: Status::Processing,
+            events: vec![
+                ("extract".into(), "document type invoice".into()),
+                ("attach".into(), format!("attached to part {}", part.id)),
+            ],
+            extras,
+        })
+        .collect();
+    db.commit_batch("w", &commits).await.unwrap();
+
+    let first = &claimed[0];
+    let last = &claimed[PARTS - 1];
+    let events = db.events(last.id).await.unwrap();
+    let messages: Vec<&str> = events.iter().map(|event| event.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "document type invoice",
+            format!("attached to part {}", last.id).as_str()
+        ]
+    );
+    assert_eq!(
+        db.invoice_document("FA-00000").await.unwrap(),
+        Some(first.id)
+    );
+    assert_eq!(
+        db.invoice_document(&number(PARTS - 2)).await.unwrap(),
+        Some(claimed[PARTS - 2].id)
+    );
+    let counts = db.record_counts().await.unwrap();
+    assert_eq!(counts.get("attachments"), Some(&(2 * PARTS as i64)));
+    assert_eq!(counts.get("invoices"), Some(&(PARTS as i64 - 1)));
+
+    let codes: Vec<String> = ["CL1", "CL2", "CL404"].map(String::from).to_vec();
+    let known = db.clients_known(&codes).await.unwrap();
+    for code in &codes {
+        assert_eq!(
+            known.contains(code),
+            db.client(code).await.unwrap().is_some(),
+            "{code}"
+        );
+    }
+    let forms = db.forms_known(&["F1".into(), "F2".into()]).await.unwrap();
+    assert_eq!(forms.into_iter().collect::<Vec<_>>(), ["F1"]);
+    let numbers: Vec<String> = (0..PARTS + 1).map(|i| format!("FA-{i:05}")).collect();
+    let clients = db.invoice_clients(&numbers).await.unwrap();
+    assert_eq!(clients.len(), PARTS - 1);
+    for number in &numbers {
+        assert_eq!(
+            clients.get(number).cloned().flatten(),
+            db.invoice_client(number).await.unwrap(),
+            "{number}"
+        );
+    }
+    let ids: Vec<i64> = claimed.iter().map(|part| part.id).collect();
+    let attachments = db.attachments_of(&ids).await.unwrap();
+    for id in [first.id, claimed[PARTS / 2].id, last.id] {
+        assert_eq!(
+            attachments.get(&id),
+            Some(&db.attachments(id).await.unwrap())
+        );
+    }
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -569,6 +703,7 @@ conformance!(
     duplicates_point_to_the_first,
     records_and_manual_attachments,
     a_split_run_and_its_parts_commit_together_once,
+    a_large_batch_commits_every_row_and_batch_lookups_agree,
 );
 
 /// The IMAP source's mail journal: claims, capture, settling and server actions.
