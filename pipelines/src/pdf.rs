@@ -204,15 +204,206 @@ pub struct PdfWriter<W: Write> {
     columns: usize,
     content: Vec<u8>,
     compressed: Vec<u8>,
+    /// The underlines of a page, drawn after its text.
+    rules: Vec<u8>,
+    /// The object headers and the page dictionary of a page, written with one call.
+    scratch: Vec<u8>,
     /// The format of pages that declare none (a line spool's side-car cpi and lpi).
     default_format: PageFormat,
     deflate: Compress,
-    /// The geometry `row_ops` and `font_ops` were formatted for.
-    prepared: Option<Geometry>,
-    row_ops: Vec<Vec<u8>>,
+    /// What depends only on the geometry, formatted once per geometry rather than once per
+    /// line (float formatting was the largest cost of a page).
+    prepared: Option<Prepared>,
+}
+
+/// The operators and numbers of one geometry.
+struct Prepared {
+    geometry: Geometry,
+    /// The left margin, as written.
+    margin_left: Vec<u8>,
+    /// Each row's baseline in hundredths of a point: `{:.2}` of its `f32` position, so
+    /// rows sit where a `1 0 0 1 x y Tm` with two decimals put them.
+    row_y: Vec<i64>,
+    /// The line pitch in hundredths of a point (what `T*` moves down; 0: no `T*`).
+    leading: i64,
+    /// `TL` of `leading`.
+    leading_op: Vec<u8>,
+    /// `Tf` of the regular and the bold font.
     font_ops: [Vec<u8>; 2],
-    /// `width height` of the page, for `/MediaBox`.
-    media_box: String,
+    /// `w` of the underlines.
+    rule_op: Vec<u8>,
+    /// The page dictionary up to the content stream's object number.
+    page_head: Vec<u8>,
+}
+
+impl Prepared {
+    fn new(geometry: &Geometry) -> Prepared {
+        let number = |value: f32| {
+            let mut out = Vec::new();
+            push_scaled(&mut out, hundredths(value), 2);
+            out
+        };
+        let leading = hundredths(geometry.line_pitch).max(0);
+        let mut leading_op = number(geometry.line_pitch);
+        leading_op.extend_from_slice(b" TL\n");
+        let font_ops = [b"/F1 ", b"/F2 "].map(|name| {
+            let mut op = name.to_vec();
+            op.extend_from_slice(&number(geometry.font_size));
+            op.extend_from_slice(b" Tf\n");
+            op
+        });
+        let mut rule_op = number((geometry.font_size * 0.06).max(0.4));
+        rule_op.extend_from_slice(b" w\n");
+        let mut page_head =
+            format!("<< /Type /Page /Parent {PAGES} 0 R /MediaBox [0 0 ").into_bytes();
+        page_head.extend_from_slice(&number(geometry.width));
+        page_head.push(b' ');
+        page_head.extend_from_slice(&number(geometry.height));
+        page_head.extend_from_slice(
+            format!("] /Resources << /Font << /F1 {FONT_REGULAR} 0 R /F2 {FONT_BOLD} 0 R >> >> /Contents ")
+                .as_bytes(),
+        );
+        Prepared {
+            geometry: *geometry,
+            margin_left: number(geometry.margin_left),
+            row_y: Vec::new(),
+            leading,
+            leading_op,
+            font_ops,
+            rule_op,
+            page_head,
+        }
+    }
+
+    /// The baseline of `row`, from the top of the page.
+    fn baseline(geometry: &Geometry, row: usize) -> f32 {
+        let top = geometry.height - geometry.margin_top;
+        top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22
+    }
+
+    /// Makes `row_y` cover `rows` rows.
+    fn cover(&mut self, rows: usize) {
+        while self.row_y.len() < rows {
+            let row = self.row_y.len();
+            self.row_y
+                .push(hundredths(Prepared::baseline(&self.geometry, row)));
+        }
+    }
+}
+
+/// `value` in hundredths, rounded as `{:.2}` rounds it (the decimal digits it prints).
+fn hundredths(value: f32) -> i64 {
+    let text = format!("{value:.2}");
+    let digits: String = text.chars().filter(|&c| c != '.').collect();
+    digits.parse::<i64>().unwrap_or_else(|_| scale(value, 100))
+}
+
+/// `value × factor`, rounded half away from zero (0 when not finite, saturated beyond `i64`).
+fn scale(value: f32, factor: i64) -> i64 {
+    if !value.is_finite() {
+        return 0;
+    }
+    (f64::from(value) * factor as f64).round() as i64
+}
+
+/// `scaled / 10^decimals` (`decimals` at most 18) with no trailing zeros in its fraction
+/// (a PDF number), written at the end of `digits`: `-1250` with 3 decimals is `-1.25`, `0`
+/// is `0`. Returns the bytes written.
+fn format_scaled(scaled: i64, decimals: u32, digits: &mut [u8; 24]) -> &[u8] {
+    let mut at = digits.len();
+    let mut magnitude = scaled.unsigned_abs();
+    let mut fraction_digits = 0;
+    // The fraction, right to left, its trailing zeros dropped.
+    for _ in 0..decimals.min(18) {
+        let digit = (magnitude % 10) as u8;
+        magnitude /= 10;
+        if fraction_digits > 0 || digit != 0 {
+            at -= 1;
+            digits[at] = b'0' + digit;
+            fraction_digits += 1;
+        }
+    }
+    if fraction_digits > 0 {
+        at -= 1;
+        digits[at] = b'.';
+    }
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if scaled < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    &digits[at..]
+}
+
+/// Appends `scaled / 10^decimals` as a PDF number (see [`format_scaled`]).
+pub(crate) fn push_scaled(out: &mut Vec<u8>, scaled: i64, decimals: u32) {
+    let mut digits = [0u8; 24];
+    out.extend_from_slice(format_scaled(scaled, decimals, &mut digits));
+}
+
+/// Appends `value` with at most `decimals` decimals (rounded half away from zero), without
+/// trailing zeros (a PDF number; `0` when not finite): the hot path of every page, faster
+/// than `format!`. Shared by the spool and AFP writers.
+pub(crate) fn push_number(out: &mut Vec<u8>, value: f32, decimals: u32) {
+    let decimals = decimals.min(18);
+    push_scaled(out, scale(value, 10i64.pow(decimals)), decimals);
+}
+
+/// [`push_number`] onto a `String`.
+pub(crate) fn push_number_str(out: &mut String, value: f32, decimals: u32) {
+    let decimals = decimals.min(18);
+    let mut digits = [0u8; 24];
+    let bytes = format_scaled(scale(value, 10i64.pow(decimals)), decimals, &mut digits);
+    out.extend(bytes.iter().map(|&byte| char::from(byte)));
+}
+
+/// Appends `value` in decimal.
+fn push_u64(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// The WinAnsi byte of each code point below 256: itself for printable ASCII (DEL too) and
+/// Latin-1, [`REPLACEMENT_CODE`] for the controls (C0 and C1).
+const LATIN1_WINANSI: [u8; 256] = {
+    let mut table = [REPLACEMENT_CODE; 256];
+    let mut code = 0x20;
+    while code < 0x100 {
+        if code < 0x80 || code >= 0xA0 {
+            table[code] = code as u8;
+        }
+        code += 1;
+    }
+    table
+};
+
+/// The WinAnsi byte of `ch` as a string byte: ASCII and Latin-1 as they are, what WinAnsi
+/// lacks (or a control) as [`REPLACEMENT_CODE`].
+#[inline]
+fn winansi(ch: char) -> u8 {
+    match LATIN1_WINANSI.get(ch as usize) {
+        Some(&byte) => byte,
+        None => windows_1252_byte(ch)
+            .filter(|&b| b >= 0x20 && !UNDEFINED_WINANSI.contains(&b))
+            .unwrap_or(REPLACEMENT_CODE),
+    }
 }
 
 impl<W: Write> PdfWriter<W> {
@@ -226,12 +417,11 @@ impl<W: Write> PdfWriter<W> {
             columns,
             content: Vec::with_capacity(16 * 1024),
             compressed: Vec::with_capacity(8 * 1024),
+            rules: Vec::new(),
+            scratch: Vec::with_capacity(512),
             default_format: PageFormat::default(),
             deflate: Compress::new(Compression::fast(), true),
             prepared: None,
-            row_ops: Vec::new(),
-            font_ops: [Vec::new(), Vec::new()],
-            media_box: String::new(),
         };
         writer.out.write_all(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")?;
         for (id, name) in [(FONT_REGULAR, "Courier"), (FONT_BOLD, "Courier-Bold")] {
@@ -281,124 +471,39 @@ impl<W: Write> PdfWriter<W> {
             &page.format
         };
         let geometry = Geometry::for_format(format, page.width(), self.rows, self.columns);
+        let mut prepared = match self.prepared.take() {
+            Some(prepared) if prepared.geometry == geometry => prepared,
+            _ => Prepared::new(&geometry),
+        };
+        prepared.cover(page.lines.len());
         self.content.clear();
-        self.render(page, &geometry)?;
+        render(&mut self.content, &mut self.rules, page, &prepared);
         self.compress()?;
 
+        // The content stream and the page, each object's offset noted as it is written.
         let content_id = self.next_id();
-        self.begin_object(content_id)?;
-        write!(
-            self.out,
-            "<< /Length {} /Filter /FlateDecode >>\nstream\n",
-            self.compressed.len()
-        )?;
+        let page_id = content_id.saturating_add(1);
+        self.offsets.push(self.out.written);
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        push_u64(scratch, u64::from(content_id));
+        scratch.extend_from_slice(b" 0 obj\n<< /Length ");
+        push_u64(scratch, self.compressed.len() as u64);
+        scratch.extend_from_slice(b" /Filter /FlateDecode >>\nstream\n");
+        self.out.write_all(scratch)?;
         self.out.write_all(&self.compressed)?;
-        self.out.write_all(b"\nendstream\nendobj\n")?;
-
-        let page_id = self.next_id();
-        self.begin_object(page_id)?;
-        write!(
-            self.out,
-            "<< /Type /Page /Parent {PAGES} 0 R /MediaBox [0 0 {}] /Resources << /Font << /F1 {FONT_REGULAR} 0 R /F2 {FONT_BOLD} 0 R >> >> /Contents {content_id} 0 R >>\nendobj\n",
-            self.media_box
-        )?;
+        scratch.clear();
+        scratch.extend_from_slice(b"\nendstream\nendobj\n");
+        let page_offset = self.out.written + scratch.len() as u64;
+        push_u64(scratch, u64::from(page_id));
+        scratch.extend_from_slice(b" 0 obj\n");
+        scratch.extend_from_slice(&prepared.page_head);
+        push_u64(scratch, u64::from(content_id));
+        scratch.extend_from_slice(b" 0 R >>\nendobj\n");
+        self.offsets.push(page_offset);
+        self.out.write_all(scratch)?;
         self.page_objects.push(page_id);
-        Ok(())
-    }
-
-    /// The operators that depend only on the geometry: `Tf` for both fonts and the `Tm` of
-    /// every row, formatted once per geometry rather than once per line (float formatting
-    /// was the largest cost of a page).
-    fn prepare(&mut self, geometry: &Geometry, rows: usize) {
-        if self.prepared.as_ref() != Some(geometry) {
-            self.prepared = Some(*geometry);
-            self.row_ops.clear();
-            self.media_box = format!("{:.2} {:.2}", geometry.width, geometry.height);
-            self.font_ops = [
-                format!("/F1 {:.2} Tf\n", geometry.font_size).into_bytes(),
-                format!("/F2 {:.2} Tf\n", geometry.font_size).into_bytes(),
-            ];
-        }
-        let top = geometry.height - geometry.margin_top;
-        while self.row_ops.len() < rows {
-            let row = self.row_ops.len();
-            let baseline =
-                top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22;
-            self.row_ops.push(
-                format!("1 0 0 1 {:.2} {baseline:.2} Tm\n", geometry.margin_left).into_bytes(),
-            );
-        }
-    }
-
-    fn render(&mut self, page: &Page, geometry: &Geometry) -> io::Result<()> {
-        self.prepare(geometry, page.lines.len());
-        let size = geometry.font_size;
-        let char_width = size * COURIER_ADVANCE;
-        let top = geometry.height - geometry.margin_top;
-        let mut underlines: Vec<(f32, f32, f32)> = Vec::new();
-        let mut font: Option<bool> = None;
-        self.content.extend_from_slice(b"BT\n");
-        for (row, line) in page.lines.iter().enumerate() {
-            let Some(last) = line.chars.iter().rposition(|&c| c != ' ') else {
-                continue;
-            };
-            self.content.extend_from_slice(&self.row_ops[row]);
-            let mut start = 0;
-            while start <= last {
-                let bold = line.flags.get(start).is_some_and(|f| f & BOLD != 0);
-                let mut end = start;
-                while end <= last && line.flags.get(end).is_some_and(|f| f & BOLD != 0) == bold {
-                    end += 1;
-                }
-                if font != Some(bold) {
-                    self.content
-                        .extend_from_slice(&self.font_ops[usize::from(bold)]);
-                    font = Some(bold);
-                }
-                self.content.push(b'(');
-                for &ch in &line.chars[start..end] {
-                    let byte = if ch.is_ascii() && ch >= ' ' {
-                        ch as u8
-                    } else {
-                        windows_1252_byte(ch)
-                            .filter(|&b| b >= 0x20 && !UNDEFINED_WINANSI.contains(&b))
-                            .unwrap_or(REPLACEMENT_CODE)
-                    };
-                    if matches!(byte, b'(' | b')' | b'\\') {
-                        self.content.push(b'\\');
-                    }
-                    self.content.push(byte);
-                }
-                self.content.extend_from_slice(b") Tj\n");
-                start = end;
-            }
-            let mut column = 0;
-            while column < line.flags.len() {
-                if line.flags[column] & UNDERLINE == 0 {
-                    column += 1;
-                    continue;
-                }
-                let first = column;
-                while column < line.flags.len() && line.flags[column] & UNDERLINE != 0 {
-                    column += 1;
-                }
-                let baseline =
-                    top - geometry.line_pitch * (row as f32 + 1.0) + geometry.line_pitch * 0.22;
-                let y = baseline - size * 0.15;
-                underlines.push((
-                    geometry.margin_left + first as f32 * char_width,
-                    geometry.margin_left + column as f32 * char_width,
-                    y,
-                ));
-            }
-        }
-        self.content.extend_from_slice(b"ET\n");
-        if !underlines.is_empty() {
-            writeln!(self.content, "{:.2} w", (size * 0.06).max(0.4))?;
-            for (x1, x2, y) in underlines {
-                writeln!(self.content, "{x1:.2} {y:.2} m {x2:.2} {y:.2} l S")?;
-            }
-        }
+        self.prepared = Some(prepared);
         Ok(())
     }
 
@@ -415,6 +520,202 @@ impl<W: Write> PdfWriter<W> {
             [CATALOG, PAGES, INFO],
         )?;
         Ok(self.out.inner)
+    }
+}
+
+/// The size of the local array a row's bytes are staged in before they are appended: a push
+/// onto the `Vec` a character stores its length every time (a byte store may alias it).
+const STAGE: usize = 1024;
+
+/// Appends the `Tj` runs of one row's `chars` (ending with ink), switching `font` when a
+/// character needs the other one: blanks go with the run they follow (or, at the start of
+/// the row, with the run they precede), whatever their flag says.
+fn push_row(
+    content: &mut Vec<u8>,
+    chars: &[char],
+    flags: &[u8],
+    prepared: &Prepared,
+    font: &mut Option<bool>,
+    stage: &mut [u8; STAGE],
+) {
+    let bold_at = |index: usize| flags.get(index).is_some_and(|f| f & BOLD != 0);
+    let any_bold = flags
+        .get(..chars.len())
+        .unwrap_or(flags)
+        .iter()
+        .fold(0, |all, f| all | f)
+        & BOLD
+        != 0;
+    if !any_bold {
+        // One run in the regular font (the common row).
+        if *font != Some(false) {
+            content.extend_from_slice(&prepared.font_ops[0]);
+            *font = Some(false);
+        }
+        content.push(b'(');
+        push_chars(content, chars, stage);
+        content.extend_from_slice(b") Tj\n");
+        return;
+    }
+    let lead = chars.iter().take_while(|&&c| c == ' ').count();
+    let first = bold_at(lead);
+    if *font != Some(first) {
+        content.extend_from_slice(&prepared.font_ops[usize::from(first)]);
+        *font = Some(first);
+    }
+    let mut current = first;
+    content.push(b'(');
+    push_blanks(content, lead);
+    let mut staged = 0;
+    for (index, &ch) in chars.iter().enumerate().skip(lead) {
+        let bold = bold_at(index);
+        if (ch != ' ') & (bold != current) {
+            content.extend_from_slice(&stage[..staged]);
+            staged = 0;
+            content.extend_from_slice(b") Tj\n");
+            content.extend_from_slice(&prepared.font_ops[usize::from(bold)]);
+            content.push(b'(');
+            current = bold;
+        }
+        if staged + 2 > STAGE {
+            content.extend_from_slice(&stage[..staged]);
+            staged = 0;
+        }
+        let byte = winansi(ch);
+        if matches!(byte, b'(' | b')' | b'\\') {
+            stage[staged] = b'\\';
+            staged += 1;
+        }
+        stage[staged] = byte;
+        staged += 1;
+    }
+    content.extend_from_slice(&stage[..staged]);
+    content.extend_from_slice(b") Tj\n");
+    *font = Some(current);
+}
+
+/// Appends the string bytes of `chars` (escaped), staged in `stage`.
+fn push_chars(content: &mut Vec<u8>, chars: &[char], stage: &mut [u8; STAGE]) {
+    for chunk in chars.chunks(STAGE / 2) {
+        // Printable ASCII and Latin-1 but `(`, `)` and `\\` are their own bytes: checked and
+        // narrowed without a branch a character (both vectorize).
+        let plain = chunk.iter().fold(true, |plain, &ch| {
+            let code = u32::from(ch);
+            plain
+                & ((0x20..0x80).contains(&code) | (0xA0..0x100).contains(&code))
+                & (code != 0x28)
+                & (code != 0x29)
+                & (code != 0x5C)
+        });
+        if plain {
+            for (byte, &ch) in stage.iter_mut().zip(chunk) {
+                *byte = ch as u8;
+            }
+            content.extend_from_slice(&stage[..chunk.len()]);
+            continue;
+        }
+        let mut staged = 0;
+        for &ch in chunk {
+            let byte = winansi(ch);
+            if matches!(byte, b'(' | b')' | b'\\') {
+                stage[staged] = b'\\';
+                staged += 1;
+            }
+            stage[staged] = byte;
+            staged += 1;
+        }
+        content.extend_from_slice(&stage[..staged]);
+    }
+}
+
+/// Appends `count` blanks.
+#[inline]
+fn push_blanks(content: &mut Vec<u8>, count: usize) {
+    content.resize(content.len() + count, b' ');
+}
+
+/// Appends the content stream of `page`: one text object, each row placed below the last
+/// (`T*` one pitch down, `Td` for a gap; the first with `Td` from the origin, where `BT` puts
+/// the text matrix), a run of characters per font, then the underlines. Blanks are as wide
+/// and as invisible in Courier-Bold as in Courier, so they stay in the font in use: a font
+/// changes only for a character that needs the other one.
+fn render(content: &mut Vec<u8>, rules: &mut Vec<u8>, page: &Page, prepared: &Prepared) {
+    let geometry = &prepared.geometry;
+    let mut font: Option<bool> = None;
+    let mut leading_set = false;
+    let mut previous: Option<i64> = None;
+    let mut stage = [0u8; STAGE];
+    rules.clear();
+    content.extend_from_slice(b"BT\n");
+    for (row, line) in page.lines.iter().enumerate() {
+        let Some(last) = line.chars.iter().rposition(|&c| c != ' ') else {
+            continue;
+        };
+        if line.flags.iter().fold(0, |all, f| all | f) & UNDERLINE != 0 {
+            push_underlines(rules, &line.flags, row, geometry);
+        }
+        let y = prepared.row_y.get(row).copied().unwrap_or_default();
+        match previous {
+            None => {
+                content.extend_from_slice(&prepared.margin_left);
+                content.push(b' ');
+                push_scaled(content, y, 2);
+                content.extend_from_slice(b" Td\n");
+            }
+            Some(above) => {
+                let down = above - y;
+                if prepared.leading > 0 && down == prepared.leading {
+                    if !leading_set {
+                        content.extend_from_slice(&prepared.leading_op);
+                        leading_set = true;
+                    }
+                    content.extend_from_slice(b"T*\n");
+                } else {
+                    content.extend_from_slice(b"0 ");
+                    push_scaled(content, -down, 2);
+                    content.extend_from_slice(b" Td\n");
+                }
+            }
+        }
+        previous = Some(y);
+        push_row(
+            content,
+            &line.chars[..=last],
+            &line.flags,
+            prepared,
+            &mut font,
+            &mut stage,
+        );
+    }
+    content.extend_from_slice(b"ET\n");
+    if !rules.is_empty() {
+        content.extend_from_slice(&prepared.rule_op);
+        content.extend_from_slice(rules);
+    }
+}
+
+/// Appends a line under each run of underlined columns of `row` (rows without ink have
+/// none, as they have no text).
+fn push_underlines(rules: &mut Vec<u8>, flags: &[u8], row: usize, geometry: &Geometry) {
+    let char_width = geometry.font_size * COURIER_ADVANCE;
+    let y = Prepared::baseline(geometry, row) - geometry.font_size * 0.15;
+    let mut column = 0;
+    while let Some(offset) = flags[column..].iter().position(|f| f & UNDERLINE != 0) {
+        let first = column + offset;
+        column = flags[first..]
+            .iter()
+            .position(|f| f & UNDERLINE == 0)
+            .map_or(flags.len(), |length| first + length);
+        let x1 = geometry.margin_left + first as f32 * char_width;
+        let x2 = geometry.margin_left + column as f32 * char_width;
+        push_number(rules, x1, 2);
+        rules.push(b' ');
+        push_number(rules, y, 2);
+        rules.extend_from_slice(b" m ");
+        push_number(rules, x2, 2);
+        rules.push(b' ');
+        push_number(rules, y, 2);
+        rules.extend_from_slice(b" l S\n");
     }
 }
 
@@ -459,13 +760,20 @@ pub(crate) fn write_trailer<W: Write>(
     };
     begin(out, pages)?;
     write!(out, "<< /Type /Pages /Count {} /Kids [", page_objects.len())?;
+    let mut buffer = Vec::with_capacity(16 * 1024);
     for (index, id) in page_objects.iter().enumerate() {
         if index % 16 == 0 {
-            out.write_all(b"\n")?;
+            buffer.push(b'\n');
         }
-        write!(out, "{id} 0 R ")?;
+        push_u64(&mut buffer, u64::from(*id));
+        buffer.extend_from_slice(b" 0 R ");
+        if buffer.len() >= 15 * 1024 {
+            out.write_all(&buffer)?;
+            buffer.clear();
+        }
     }
-    out.write_all(b"] >>\nendobj\n")?;
+    buffer.extend_from_slice(b"] >>\nendobj\n");
+    out.write_all(&buffer)?;
     begin(out, catalog)?;
     write!(out, "<< /Type /Catalog /Pages {pages} 0 R >>\nendobj\n")?;
     begin(out, info)?;
@@ -476,9 +784,27 @@ pub(crate) fn write_trailer<W: Write>(
     )?;
     let xref = out.written;
     write!(out, "xref\n0 {}\n0000000000 65535 f \n", offsets.len())?;
-    for offset in offsets.iter().skip(1) {
-        writeln!(out, "{offset:010} 00000 n ")?;
+    buffer.clear();
+    for &offset in offsets.iter().skip(1) {
+        // `{offset:010} 00000 n ` without the formatting machinery (20 bytes an object).
+        let mut entry = *b"0000000000 00000 n \n";
+        let mut rest = offset;
+        for digit in entry[..10].iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        if rest != 0 {
+            // Beyond 10 digits (no reader takes it, but write the number whole).
+            writeln!(buffer, "{offset:010} 00000 n ")?;
+        } else {
+            buffer.extend_from_slice(&entry);
+        }
+        if buffer.len() >= 15 * 1024 {
+            out.write_all(&buffer)?;
+            buffer.clear();
+        }
     }
+    out.write_all(&buffer)?;
     write!(
         out,
         "trailer\n<< /Size {} /Root {catalog} 0 R /Info {info} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
@@ -490,7 +816,7 @@ pub(crate) fn write_trailer<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spool::{paginate, CarriageControl, SpoolLayout};
+    use crate::spool::{paginate, CarriageControl, Line, SpoolLayout};
 
     #[test]
     fn a_spool_becomes_a_pdf_that_lopdf_can_read_back() {
@@ -507,6 +833,51 @@ mod tests {
         assert_eq!(document.get_pages().len(), 2);
         let text = document.extract_text(&[1]).unwrap();
         assert!(text.contains("FACTURE (suite)"), "{text}");
+    }
+
+    #[test]
+    fn rows_move_by_the_pitch_and_blanks_keep_the_font_in_use() {
+        let line = |text: &str, bold: &[usize]| Line {
+            chars: text.chars().collect(),
+            flags: (0..text.chars().count())
+                .map(|i| if bold.contains(&i) { BOLD } else { 0 })
+                .collect(),
+        };
+        // "Total TTC" bold but its blank; the third row after a blank one.
+        let page = Page {
+            number: 1,
+            lines: vec![
+                line("ACME (SARL)", &[]),
+                line("  Total TTC : 1", &[2, 3, 4, 5, 6, 8, 9, 10, 14]),
+                line("", &[]),
+                line("fin", &[]),
+            ],
+            format: PageFormat::default(),
+        };
+        let mut writer = PdfWriter::new(Vec::new(), 66, 80).unwrap();
+        writer.add_page(&page).unwrap();
+        let bytes = writer.finish().unwrap();
+        let document = lopdf::Document::load_mem(&bytes).unwrap();
+        let page_id = document.page_iter().next().unwrap();
+        let content = String::from_utf8(document.get_page_content(page_id).unwrap()).unwrap();
+        assert_eq!(
+            content,
+            "BT\n18 814.53 Td\n/F1 11.65 Tf\n(ACME \\(SARL\\)) Tj\n12 TL\nT*\n\
+             /F2 11.65 Tf\n(  Total TTC ) Tj\n/F1 11.65 Tf\n(: ) Tj\n/F2 11.65 Tf\n(1) Tj\n\
+             0 -24 Td\n/F1 11.65 Tf\n(fin) Tj\nET\n"
+        );
+        let text = document.extract_text(&[1]).unwrap();
+        assert!(text.contains("Total TTC : 1"), "{text}");
+    }
+
+    #[test]
+    fn numbers_are_written_as_two_decimals_round_them() {
+        let mut out = Vec::new();
+        for value in [36.0f32, 814.29, 0.72, -24.0, 151.2, 0.004] {
+            push_scaled(&mut out, hundredths(value), 2);
+            out.push(b' ');
+        }
+        assert_eq!(out, b"36 814.29 0.72 -24 151.2 0 ");
     }
 
     #[test]

@@ -13,7 +13,11 @@ use super::fonts::StdFont;
 use super::page::{AfpPage, Item, PlacedImage, Rgb, TextRun};
 use crate::charset::windows_1252_byte;
 use crate::image::{Encoding, ImagePage, PageColor};
-use crate::pdf::{deflate_reusing, to_unicode_cmap, write_trailer, Counting, REPLACEMENT_CODE};
+// `push_number`: PDF numbers without `format!`, the hot path of every page.
+use crate::pdf::{
+    deflate_reusing, push_number_str as push_number, to_unicode_cmap, write_trailer, Counting,
+    REPLACEMENT_CODE,
+};
 
 const CATALOG: u32 = 1;
 const PAGES: u32 = 2;
@@ -262,47 +266,6 @@ impl ContentState {
             content.push(' ');
         }
         content.push_str("rg ");
-    }
-}
-
-/// Appends `value` with at most `decimals` decimals, without trailing zeros (PDF numbers):
-/// the hot path of every page, faster than `format!`.
-fn push_number(out: &mut String, value: f32, decimals: u32) {
-    if !value.is_finite() {
-        out.push('0');
-        return;
-    }
-    let factor = 10i64.pow(decimals);
-    let scaled = (f64::from(value) * factor as f64).round() as i64;
-    if scaled < 0 {
-        out.push('-');
-    }
-    let magnitude = scaled.unsigned_abs();
-    let (whole, mut fraction) = (magnitude / factor as u64, magnitude % factor as u64);
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = whole;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| d as char));
-    if fraction == 0 {
-        return;
-    }
-    out.push('.');
-    let mut width = decimals;
-    while fraction % 10 == 0 {
-        fraction /= 10;
-        width -= 1;
-    }
-    for position in (0..width).rev() {
-        let digit = (fraction / 10u64.pow(position)) % 10;
-        out.push((b'0' + digit as u8) as char);
     }
 }
 
