@@ -169,6 +169,8 @@ struct Sink<'a, D> {
     current: Option<Part>,
     parts: usize,
     page_text: String,
+    /// Deflates the parts' pages while the next ones are read and rendered.
+    deflate: Option<crate::pdf::DeflateThread>,
     deliver: D,
 }
 
@@ -184,6 +186,9 @@ impl<D: FnMut(PartOutput) -> io::Result<()>> Sink<'_, D> {
         let text = SpillBuffer::new(self.dir.join(format!("part-{index:05}.txt")), limit);
         let mut pdf = PdfWriter::new(pdf_buffer, self.rows, self.columns)?;
         pdf.set_default_format(self.fallback);
+        if let Some(thread) = &self.deflate {
+            pdf.deflate_on(thread);
+        }
         Ok(Part {
             pdf,
             text,
@@ -272,6 +277,8 @@ pub fn convert_run(
         current: None,
         parts: 0,
         page_text: String::new(),
+        // Without a thread (none can be made), pages are deflated inline.
+        deflate: crate::pdf::DeflateThread::spawn().ok(),
         deliver,
     };
     let (pages, scs) = match renderer {
