@@ -277,8 +277,14 @@ pub fn convert_run(
         current: None,
         parts: 0,
         page_text: String::new(),
-        // Without a thread (none can be made), pages are deflated inline.
-        deflate: crate::pdf::DeflateThread::spawn().ok(),
+        // The whole run as one PDF: its pages are deflated on a thread of their own. Not the
+        // parts of a burst run: a part is a few pages, and waiting for them at its end cost
+        // more than deflating them here (0.19 s → 0.35 s for 2,000 invoices). Without a
+        // thread (none can be made), pages are deflated inline.
+        deflate: match burst {
+            None => crate::pdf::DeflateThread::spawn().ok(),
+            Some(_) => None,
+        },
         deliver,
     };
     let (pages, scs) = match renderer {

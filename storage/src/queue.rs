@@ -226,6 +226,94 @@ async fn update_document(
     Ok(())
 }
 
+/// Parameters a row of [`update_documents`] takes.
+const UPDATE_COLUMNS: usize = 13;
+
+/// [`update_document`] for several documents in one statement (`UPDATE … FROM (VALUES …)`,
+/// which SQLite and PostgreSQL both take; the casts give PostgreSQL the types of columns
+/// that are NULL in every row). All or nothing: if `owner` lost the lease on one of them,
+/// nothing is written and [`StorageError::LeaseLost`] names it.
+async fn update_documents(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    owner: &str,
+    commits: &[StageCommit<'_>],
+    now: i64,
+) -> Result<(), StorageError> {
+    let ids: Vec<i64> = commits.iter().map(|commit| commit.doc.id).collect();
+    let owned_sql = format!(
+        "SELECT id FROM documents WHERE lease_owner = $1 AND id IN ({})",
+        (2..ids.len() + 2)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut owned_query = sqlx::query_scalar::<_, i64>(&owned_sql).bind(owner);
+    for id in &ids {
+        owned_query = owned_query.bind(*id);
+    }
+    let owned: std::collections::HashSet<i64> = owned_query
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(lost) = ids.iter().find(|id| !owned.contains(id)) {
+        return Err(StorageError::LeaseLost { doc_id: *lost });
+    }
+
+    let mut sql = String::from(
+        "UPDATE documents SET format = v.column2, pages = v.column3, pdf_key = v.column4, \
+         text_key = v.column5, doc_type = v.column6, keys_json = v.column7, \
+         metadata_json = v.column8, problems_json = v.column9, duplicate_of = v.column10, \
+         status = v.column11, stage = v.column12, targets_json = v.column13, attempts = 0, \
+         run_after = $1, updated_at = $1, lease_owner = NULL, lease_until = NULL, \
+         last_error = NULL, failed_stage = NULL FROM (VALUES ",
+    );
+    const TYPES: [&str; UPDATE_COLUMNS] = [
+        "BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT",
+        "TEXT", "TEXT", "TEXT",
+    ];
+    for row in 0..commits.len() {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for (column, sql_type) in TYPES.iter().enumerate() {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            let param = 3 + row * UPDATE_COLUMNS + column;
+            sql.push_str(&format!("CAST(${param} AS {sql_type})"));
+        }
+        sql.push(')');
+    }
+    sql.push_str(") AS v WHERE documents.id = v.column1 AND documents.lease_owner = $2");
+    let mut query = sqlx::query(&sql).bind(now).bind(owner);
+    for commit in commits {
+        let doc = commit.doc;
+        query = query
+            .bind(doc.id)
+            .bind(&doc.format)
+            .bind(doc.pages)
+            .bind(&doc.pdf_key)
+            .bind(&doc.text_key)
+            .bind(&doc.doc_type)
+            .bind(to_json(&doc.keys))
+            .bind(to_json(&doc.metadata))
+            .bind(to_json(&doc.problems))
+            .bind(doc.duplicate_of)
+            .bind(commit.status.as_str())
+            .bind(commit.next_stage)
+            .bind(to_json(&doc.targets));
+    }
+    let updated = query.execute(&mut **tx).await?.rows_affected();
+    if updated != commits.len() as u64 {
+        return Err(StorageError::LeaseLost {
+            doc_id: ids.first().copied().unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
 /// Writes a batch of stage commits: one UPDATE a document, then the audit lines, attachments,
 /// invoices and parts of the whole batch as multi-row INSERTs (a statement costs far more
 /// than a row: a burst print run commits thousands of documents a second).
@@ -235,8 +323,12 @@ async fn commit_all(
     commits: &[StageCommit<'_>],
 ) -> Result<(), StorageError> {
     let now = now_ms();
-    for commit in commits {
+    if let [commit] = commits {
         update_document(tx, owner, commit, now).await?;
+    } else {
+        for chunk in commits.chunks(rows_per_statement(UPDATE_COLUMNS)) {
+            update_documents(tx, owner, chunk, now).await?;
+        }
     }
 
     let events: Vec<(i64, &(String, String))> = commits

@@ -622,6 +622,12 @@ async fn a_large_batch_commits_every_row_and_batch_lookups_agree(db: Db) {
 
     let first = &claimed[0];
     let last = &claimed[PARTS - 1];
+    for part in [first, last] {
+        let stored = db.document(part.id).await.unwrap();
+        assert_eq!(stored.stage.as_deref(), Some("index"));
+        assert_eq!((stored.lease_owner, stored.attempts), (None, 0));
+        assert_eq!(stored.page_first, Some(part.page_first.unwrap()));
+    }
     let events = db.events(last.id).await.unwrap();
     let messages: Vec<&str> = events.iter().map(|event| event.message.as_str()).collect();
     assert_eq!(
