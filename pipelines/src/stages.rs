@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
+use futures::StreamExt;
 use storage::{
     Attachment, CommitExtras, Document, IndexDoc, InvoiceRecord, NewPart, Status, StorageError,
 };
@@ -451,6 +452,9 @@ async fn store_part_bytes(ctx: &Context, key: &str, bytes: PartBytes) -> Result<
     Ok(())
 }
 
+/// Parts of a burst run being stored at once.
+const STORES_IN_FLIGHT: usize = 8;
+
 /// Spools (line and SCS) become a PDF and laid-out text, or, when a burst rule applies, one
 /// part per document of the run; PDFs pass through untouched.
 pub struct Convert;
@@ -522,16 +526,38 @@ impl Stage for Convert {
             let mut held: Option<PartOutput> = None;
             let mut stored: Vec<(usize, usize, usize, Vec<(String, String)>)> = Vec::new();
             let mut store_error: Option<StageError> = None;
-            while let Some(part) = receiver.recv().await {
+            // Parts are stored up to STORES_IN_FLIGHT at once, in order: a put waits on the
+            // blocking pool (a local folder) or the network (S3), not on this task.
+            let mut in_flight = futures::stream::FuturesOrdered::new();
+            let mut parts_seen = 0usize;
+            let mut receiving = true;
+            loop {
+                let part = tokio::select! {
+                    part = receiver.recv(), if receiving && in_flight.len() < STORES_IN_FLIGHT => part,
+                    done = in_flight.next(), if !in_flight.is_empty() => {
+                        match done {
+                            Some(Ok(range)) => stored.push(range),
+                            Some(Err(error)) => {
+                                store_error = Some(error);
+                                break;
+                            }
+                            None => {}
+                        }
+                        continue;
+                    }
+                    else => break,
+                };
+                let Some(part) = part else {
+                    receiving = false;
+                    continue;
+                };
+                parts_seen += 1;
                 // The first part waits: if it stays alone, it is the document itself.
-                let mut ready = Vec::with_capacity(2);
-                if stored.is_empty() && held.is_none() {
+                if parts_seen == 1 {
                     held = Some(part);
                     continue;
                 }
-                ready.extend(held.take());
-                ready.push(part);
-                for mut part in ready {
+                for mut part in held.take().into_iter().chain([part]) {
                     let range = (
                         part.index,
                         part.page_first,
@@ -540,21 +566,16 @@ impl Stage for Convert {
                     );
                     let (pdf_key, text_key) =
                         (part_key(part.index, "pdf"), part_key(part.index, "txt"));
-                    // Both at once: each put waits on the blocking pool.
-                    let result = tokio::try_join!(
-                        store_part_bytes(ctx, &pdf_key, part.pdf),
-                        store_part_bytes(ctx, &text_key, part.text)
-                    );
-                    if let Err(error) = result {
-                        store_error = Some(error);
-                        break;
-                    }
-                    stored.push(range);
-                }
-                if store_error.is_some() {
-                    break;
+                    in_flight.push_back(async move {
+                        tokio::try_join!(
+                            store_part_bytes(ctx, &pdf_key, part.pdf),
+                            store_part_bytes(ctx, &text_key, part.text)
+                        )?;
+                        Ok::<_, StageError>(range)
+                    });
                 }
             }
+            drop(in_flight);
             drop(receiver);
             let (converted, burst_name) = match converter.await {
                 Ok(Ok(done)) => done,

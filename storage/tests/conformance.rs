@@ -546,7 +546,7 @@ async fn a_split_run_and_its_parts_commit_together_once(db: Db) {
 async fn a_large_batch_commits_every_row_and_batch_lookups_agree(db: Db) {
     const PARTS: usize = 600;
     let blobs = Blobs::memory();
-    let run = arrive(&db, &blobs, "big-run", b"six hundred invoices").await;
+    arrive(&db, &blobs, "big-run", b"six hundred invoices").await;
     for code in ["CL1", "CL2"] {
         db.upsert_client(code, code, &BTreeMap::new())
             .await
