@@ -466,6 +466,8 @@ impl<W: Write> PdfWriter<W> {
             reply,
             done,
             pending: VecDeque::new(),
+            filling: Vec::new(),
+            jobs_out: 0,
             spare: Vec::new(),
         });
     }
@@ -505,18 +507,14 @@ impl<W: Write> PdfWriter<W> {
             content.clear();
             render(&mut content, &mut self.rules, page, &prepared);
             self.prepared = Some(prepared);
-            remote
-                .jobs
-                .send(DeflateJob {
-                    content,
-                    compressed,
-                    reply: remote.reply.clone(),
-                })
-                .map_err(|_| deflate_thread_stopped())?;
+            remote.filling.push((content, compressed));
             remote.pending.push_back(PendingPage {
                 content_id,
                 page_head,
             });
+            if remote.filling.len() >= JOB_PAGES {
+                remote.send()?;
+            }
             // Write what is ready; wait only when too many pages are in flight.
             while let Some(done) = self.remote.as_ref().and_then(|r| r.done.try_recv().ok()) {
                 self.write_deflated(done)?;
@@ -524,7 +522,7 @@ impl<W: Write> PdfWriter<W> {
             while self
                 .remote
                 .as_ref()
-                .is_some_and(|r| r.pending.len() > IN_FLIGHT)
+                .is_some_and(|r| r.jobs_out > 0 && r.pending.len() > IN_FLIGHT)
             {
                 self.write_next_deflated()?;
             }
@@ -540,7 +538,7 @@ impl<W: Write> PdfWriter<W> {
         result
     }
 
-    /// Waits for the oldest page in flight and writes it.
+    /// Waits for the oldest job in flight and writes its pages.
     fn write_next_deflated(&mut self) -> io::Result<()> {
         let Some(remote) = self.remote.as_ref() else {
             return Ok(());
@@ -549,16 +547,21 @@ impl<W: Write> PdfWriter<W> {
         self.write_deflated(done)
     }
 
-    /// Writes the oldest page in flight with its deflated content (pages come back in the
-    /// order they were sent: one thread, one queue).
+    /// Writes the pages of a job with their deflated content (jobs come back in the order
+    /// they were sent: one thread, one queue).
     fn write_deflated(&mut self, done: DeflateDone) -> io::Result<()> {
-        let Some(page) = self.remote.as_mut().and_then(|r| r.pending.pop_front()) else {
-            return Err(io::Error::other("a deflated page came back unasked"));
-        };
-        done.result?;
-        self.write_page(page.content_id, &page.page_head, &done.compressed)?;
         if let Some(remote) = self.remote.as_mut() {
-            remote.spare.push((done.content, done.compressed));
+            remote.jobs_out = remote.jobs_out.saturating_sub(1);
+        }
+        for (content, compressed, result) in done.pages {
+            let Some(page) = self.remote.as_mut().and_then(|r| r.pending.pop_front()) else {
+                return Err(io::Error::other("a deflated page came back unasked"));
+            };
+            result?;
+            self.write_page(page.content_id, &page.page_head, &compressed)?;
+            if let Some(remote) = self.remote.as_mut() {
+                remote.spare.push((content, compressed));
+            }
         }
         Ok(())
     }
@@ -601,7 +604,10 @@ impl<W: Write> PdfWriter<W> {
 
     /// Writes the page tree, catalog, info and cross-reference table; returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
-        while self.remote.as_ref().is_some_and(|r| !r.pending.is_empty()) {
+        if let Some(remote) = self.remote.as_mut() {
+            remote.send()?;
+        }
+        while self.remote.as_ref().is_some_and(|r| r.jobs_out > 0) {
             self.write_next_deflated()?;
         }
         write_trailer(
@@ -614,8 +620,11 @@ impl<W: Write> PdfWriter<W> {
     }
 }
 
-/// Pages a writer sends to its [`DeflateThread`] before it waits for the oldest.
-const IN_FLIGHT: usize = 8;
+/// Pages a writer has in flight to its [`DeflateThread`] before it waits for the oldest.
+const IN_FLIGHT: usize = 16;
+/// Pages sent to the thread at once: waking it for every page cost more than a page's
+/// deflate.
+const JOB_PAGES: usize = 4;
 
 /// A thread that deflates the content streams of spool pages while the caller renders the
 /// next ones: deflate was a third of a spool conversion's time. One per conversion, shared by
@@ -628,19 +637,22 @@ pub struct DeflateThread {
 
 impl DeflateThread {
     pub fn spawn() -> io::Result<DeflateThread> {
-        let (jobs, queue) = mpsc::sync_channel::<DeflateJob>(2 * IN_FLIGHT);
+        let (jobs, queue) = mpsc::sync_channel::<DeflateJob>(IN_FLIGHT / JOB_PAGES);
         std::thread::Builder::new()
             .name("pdf-deflate".into())
             .spawn(move || {
                 let mut compress = Compress::new(Compression::fast(), true);
-                for mut job in queue {
-                    let result = deflate_reusing(&mut compress, &job.content, &mut job.compressed);
-                    // A writer that stopped waiting (an error on its side) drops the page.
-                    let _ = job.reply.send(DeflateDone {
-                        content: job.content,
-                        compressed: job.compressed,
-                        result,
-                    });
+                for job in queue {
+                    let pages = job
+                        .pages
+                        .into_iter()
+                        .map(|(content, mut compressed)| {
+                            let result = deflate_reusing(&mut compress, &content, &mut compressed);
+                            (content, compressed, result)
+                        })
+                        .collect();
+                    // A writer that stopped waiting (an error on its side) drops the pages.
+                    let _ = job.reply.send(DeflateDone { pages });
                 }
             })?;
         Ok(DeflateThread { jobs })
@@ -648,17 +660,14 @@ impl DeflateThread {
 }
 
 struct DeflateJob {
-    content: Vec<u8>,
-    /// A spare buffer for the result.
-    compressed: Vec<u8>,
+    /// Each page's content and a spare buffer for its deflated bytes.
+    pages: Vec<(Vec<u8>, Vec<u8>)>,
     reply: mpsc::Sender<DeflateDone>,
 }
 
 struct DeflateDone {
-    /// The buffers, back for the next pages.
-    content: Vec<u8>,
-    compressed: Vec<u8>,
-    result: io::Result<()>,
+    /// Each page's content (back for reuse), its deflated bytes, and whether deflate worked.
+    pages: Vec<(Vec<u8>, Vec<u8>, io::Result<()>)>,
 }
 
 /// A writer's side of a [`DeflateThread`].
@@ -666,10 +675,32 @@ struct Remote {
     jobs: mpsc::SyncSender<DeflateJob>,
     reply: mpsc::Sender<DeflateDone>,
     done: mpsc::Receiver<DeflateDone>,
-    /// Pages sent and not written yet, oldest first.
+    /// Pages rendered and not written yet, oldest first (sent, or in `filling`).
     pending: VecDeque<PendingPage>,
+    /// Pages rendered and not sent yet.
+    filling: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Jobs sent and not back yet.
+    jobs_out: usize,
     /// Content and compressed buffers to reuse.
     spare: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Remote {
+    /// Sends the pages rendered so far as one job.
+    fn send(&mut self) -> io::Result<()> {
+        if self.filling.is_empty() {
+            return Ok(());
+        }
+        let pages = std::mem::replace(&mut self.filling, Vec::with_capacity(JOB_PAGES));
+        self.jobs
+            .send(DeflateJob {
+                pages,
+                reply: self.reply.clone(),
+            })
+            .map_err(|_| deflate_thread_stopped())?;
+        self.jobs_out += 1;
+        Ok(())
+    }
 }
 
 struct PendingPage {
