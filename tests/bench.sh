@@ -56,6 +56,8 @@
 #   BENCH_AFP_INVOICES  AFP invoice runs, smallest first (default: "200 2000"; the small one
 #                    shows whether memory stays flat in the run's size)
 #   BENCH_AFP_REPEAT times afp_bench converts each run, the fastest kept (default: 3)
+#   BENCH_SCS_REPEAT times greffier and enscript | ps2pdf each convert an SCS spool, the
+#                    fastest of each kept (default: 3; both vary by 20-40 % run to run here)
 #   ENSCRIPT_LIMIT   seconds enscript | ps2pdf may take on one size (default: 600); above the
 #                    projection from a smaller size, it runs on a prefix and extrapolates
 #   ENSCRIPT_SAMPLE  pages of that prefix (default: 1000)
@@ -77,6 +79,7 @@ BENCH_SCS_PAGES=${BENCH_SCS_PAGES:-"1000 10000"}
 BENCH_INVOICES=${BENCH_INVOICES:-"200 2000"}
 BENCH_AFP_INVOICES=${BENCH_AFP_INVOICES:-"200 2000"}
 BENCH_AFP_REPEAT=${BENCH_AFP_REPEAT:-3}
+BENCH_SCS_REPEAT=${BENCH_SCS_REPEAT:-3}
 BENCH_SCAN_PAGES=${BENCH_SCAN_PAGES:-50}
 ENSCRIPT_LIMIT=${ENSCRIPT_LIMIT:-600}
 ENSCRIPT_SAMPLE=${ENSCRIPT_SAMPLE:-1000}
@@ -275,18 +278,25 @@ make_scs() { # dir option count
         2> >(grep -v '^Note:' >&2) >&2
 }
 bench_scs() {
-    local enscript_rate= size dir g_secs g_rss g_inner g_pages g_pdf_pages g_rate status same
+    local enscript_rate= size dir try this g_secs g_rss g_inner g_pages g_pdf_pages g_rate status same
     local e_input e_pages extrapolated projected e_secs e_rss e_pdf_pages e_total e_cell e_rss_cell
     for size in $BENCH_SCS_PAGES; do
         dir=$BENCH_DIR/scs-$size
         make_scs "$dir" --pages "$size"
 
-        log "scs $size pages: greffier"
-        start=$(now_ns)
-        /usr/bin/time -v -o "$dir/greffier.time" \
-            "$BIN" --scs "$dir/run.scs" --ccsid 1147 --out "$dir" >"$dir/greffier.out"
-        end=$(now_ns)
-        g_secs=$(secs "$start" "$end")
+        log "scs $size pages: greffier (fastest of $BENCH_SCS_REPEAT)"
+        g_secs=
+        for ((try = 1; try <= BENCH_SCS_REPEAT; try++)); do
+            start=$(now_ns)
+            /usr/bin/time -v -o "$dir/greffier.time.$try" \
+                "$BIN" --scs "$dir/run.scs" --ccsid 1147 --out "$dir" >"$dir/greffier.out"
+            end=$(now_ns)
+            this=$(secs "$start" "$end")
+            if [[ -z $g_secs ]] || awk -v a="$this" -v b="$g_secs" 'BEGIN { exit !(a < b) }'; then
+                g_secs=$this
+                cp "$dir/greffier.time.$try" "$dir/greffier.time"
+            fi
+        done
         g_rss=$(rss_mib "$dir/greffier.time")
         g_inner=$(result seconds "$dir/greffier.out")
         g_pages=$(result pages "$dir/greffier.out")
@@ -327,8 +337,15 @@ PY
                 notes+=("scs: enscript on $size pages was projected at ${projected} s (> ${ENSCRIPT_LIMIT} s): it ran on the first $e_pages pages and its time is extrapolated linearly.")
             fi
         fi
-        log "scs $size pages: enscript | ps2pdf on $e_pages pages"
-        e_secs=$(run_enscript "$e_input" "$dir/enscript.pdf" "$dir/enscript.time" -M A4 -f Courier10)
+        log "scs $size pages: enscript | ps2pdf on $e_pages pages (fastest of $BENCH_SCS_REPEAT)"
+        e_secs=
+        for ((try = 1; try <= BENCH_SCS_REPEAT; try++)); do
+            this=$(run_enscript "$e_input" "$dir/enscript.pdf" "$dir/enscript.time.$try" -M A4 -f Courier10)
+            if [[ -z $e_secs ]] || awk -v a="$this" -v b="$e_secs" 'BEGIN { exit !(a < b) }'; then
+                e_secs=$this
+                cp "$dir/enscript.time.$try" "$dir/enscript.time"
+            fi
+        done
         e_rss=$(rss_mib "$dir/enscript.time")
         e_pdf_pages=$(pdf_pages "$dir/enscript.pdf")
         status=ok
@@ -759,8 +776,8 @@ if ((${#scs_rows[@]})); then
     for row in "${scs_rows[@]}"; do echo "$row"; done
     echo
     echo "- input: \`samples/scs/make-scs.sh --pages N\`, the layout of samples/scs/run-50-invoices-1147.scs (1–3 pages an invoice, bold, underline, overprint, AHPP/AVPP), ~730 bytes a page."
-    echo "- greffier: wall clock of \`spool_bench --scs run.scs --ccsid 1147\` (process start to exit): \`convert_run\` with \`Renderer::Scs\`, no burst, writing the PDF and the laid-out text (no fsync). MiB: GNU time's maximum resident set size of the process."
-    echo "- enscript: the same pages' text (the Java program's own oracle, pages separated by form feeds, \`iconv -t LATIN1//TRANSLIT\` outside the timing) through \`bash -c 'enscript -q -B -M A4 -f Courier10 --encoding=latin1 -p - FILE | ps2pdf - out.pdf'\`, one PDF page per spool page; MiB: the largest process of the pipeline (GNU time), not their sum. No bold, no underline."
+    echo "- greffier: wall clock of \`spool_bench --scs run.scs --ccsid 1147\` (process start to exit), the fastest of $BENCH_SCS_REPEAT runs: \`convert_run\` with \`Renderer::Scs\`, no burst, writing the PDF and the laid-out text (no fsync), the pages deflated on a second thread. MiB: GNU time's maximum resident set size of the process."
+    echo "- enscript: the same pages' text (the Java program's own oracle, pages separated by form feeds, \`iconv -t LATIN1//TRANSLIT\` outside the timing) through \`bash -c 'enscript -q -B -M A4 -f Courier10 --encoding=latin1 -p - FILE | ps2pdf - out.pdf'\`, one PDF page per spool page, the fastest of $BENCH_SCS_REPEAT runs (the two processes of the pipe run on both cores too); MiB: the largest process of the pipeline (GNU time), not their sum. No bold, no underline."
     echo "- ratio: enscript seconds / greffier seconds."
     flat "scs greffier" "${scs_rss[@]}"
 fi
