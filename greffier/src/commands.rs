@@ -11,7 +11,7 @@ use storage::{Attachment, Status};
 
 use crate::app::App;
 use crate::cli::{Cli, Command, RecordsCommand, RulesCommand};
-use crate::report::{print_json, print_summary, print_table, DocReport};
+use crate::report::{print_json, print_json_line, print_summary, print_table, DocReport};
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Rules {
@@ -88,18 +88,44 @@ fn progress_bar(enabled: bool) -> impl FnMut(usize, usize) {
 
 async fn reports_for(app: &App, ids: &[i64]) -> anyhow::Result<Vec<DocReport>> {
     let mut reports = Vec::with_capacity(ids.len());
+    for_each_report(app, ids, |report| {
+        reports.push(report);
+        Ok(())
+    })
+    .await?;
+    Ok(reports)
+}
+
+/// Parts of a print run read at once when reporting.
+const REPORT_PAGE: usize = 500;
+
+/// Hands the report of each document of `ids` to `each`, in order; a print run cut into
+/// documents gives one report per document, read a page at a time (a run of 20,000 invoices
+/// is never in memory whole).
+async fn for_each_report(
+    app: &App,
+    ids: &[i64],
+    mut each: impl FnMut(DocReport) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let db = &app.ctx.db;
     for id in ids {
-        let doc = app.ctx.db.document(*id).await?;
+        let doc = db.document(*id).await?;
         if doc.status != storage::Status::Split {
-            reports.push(DocReport::load(&app.ctx.db, &doc).await?);
+            each(DocReport::load(db, &doc).await?)?;
             continue;
         }
         // A print run cut into documents: the documents are what was filed.
-        for part in app.ctx.db.parts(doc.id).await? {
-            reports.push(DocReport::load(&app.ctx.db, &part).await?);
+        let part_ids = db.part_ids(doc.id).await?;
+        for page in part_ids.chunks(REPORT_PAGE) {
+            let parts = db.documents_by_ids(page).await?;
+            let mut attachments = db.attachments_of(page).await?;
+            for part in &parts {
+                let filed_under = attachments.remove(&part.id).unwrap_or_default();
+                each(DocReport::of(part, &filed_under))?;
+            }
         }
     }
-    Ok(reports)
+    Ok(())
 }
 
 async fn ingest(
@@ -125,10 +151,10 @@ async fn ingest(
         .collect();
     let show_progress = !json && std::io::stderr().is_terminal() && ids.len() > 1;
     app.settle(&ids, progress_bar(show_progress)).await?;
-    let reports = reports_for(app, &ids).await?;
     if json {
-        print_json(&reports)?;
+        for_each_report(app, &ids, |report| print_json_line(&report)).await?;
     } else {
+        let reports = reports_for(app, &ids).await?;
         print_table(&reports)?;
         print_summary(&app.ctx.db, &reports).await?;
     }

@@ -29,13 +29,13 @@ pub struct DocReport {
 
 impl DocReport {
     pub async fn load(db: &Db, doc: &Document) -> anyhow::Result<DocReport> {
-        let attached = db
-            .attachments(doc.id)
-            .await?
-            .iter()
-            .map(|a| a.label())
-            .collect();
-        Ok(DocReport {
+        Ok(DocReport::of(doc, &db.attachments(doc.id).await?))
+    }
+
+    /// The report of a document and what it is filed under.
+    pub fn of(doc: &Document, attachments: &[storage::Attachment]) -> DocReport {
+        let attached = attachments.iter().map(|a| a.label()).collect();
+        DocReport {
             id: doc.id,
             source_path: doc.source_path.clone(),
             status: doc.status.to_string(),
@@ -54,7 +54,7 @@ impl DocReport {
             part_of: doc.parent_id,
             page_first: doc.page_first,
             page_last: doc.page_last,
-        })
+        }
     }
 
     /// The source path, with the page range for a part of a print run.
@@ -78,11 +78,17 @@ impl DocReport {
 }
 
 pub fn print_json(reports: &[DocReport]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
     for report in reports {
-        serde_json::to_writer(&mut out, report)?;
-        out.write_all(b"\n")?;
+        print_json_line(report)?;
     }
+    Ok(())
+}
+
+/// One report as a JSON line (`--json` output streams them).
+pub fn print_json_line(report: &DocReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, report)?;
+    out.write_all(b"\n")?;
     Ok(())
 }
 

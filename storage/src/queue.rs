@@ -871,6 +871,40 @@ impl Db {
     }
 
     /// The documents cut from a print run, in run order.
+    /// The ids of a document's parts, in the order of [`Db::parts`]: a print run of 20,000
+    /// invoices is then read a page of documents at a time.
+    pub async fn part_ids(&self, parent_id: i64) -> Result<Vec<i64>, StorageError> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM documents WHERE parent_id = $1 ORDER BY page_first, id",
+        )
+        .bind(parent_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
+    /// The documents of `ids` that exist, in the order of `ids` (one query per 900).
+    pub async fn documents_by_ids(&self, ids: &[i64]) -> Result<Vec<Document>, StorageError> {
+        let mut found: std::collections::HashMap<i64, Document> =
+            std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(900) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE id IN ({list})");
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let doc = document_from_row(&row)?;
+                found.insert(doc.id, doc);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     pub async fn parts(&self, parent_id: i64) -> Result<Vec<Document>, StorageError> {
         let rows = sqlx::query(&format!(
             "SELECT {DOC_COLUMNS} FROM documents WHERE parent_id = $1 ORDER BY page_first, id"

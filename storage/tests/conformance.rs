@@ -671,6 +671,27 @@ async fn a_large_batch_commits_every_row_and_batch_lookups_agree(db: Db) {
         );
     }
     let ids: Vec<i64> = claimed.iter().map(|part| part.id).collect();
+    // Reading a run's parts a page at a time gives what reading them all does.
+    let run_id = first.parent_id.unwrap();
+    let all: Vec<i64> = db
+        .parts(run_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(db.part_ids(run_id).await.unwrap(), all);
+    let mut page: Vec<i64> = all[..3].to_vec();
+    page.reverse();
+    page.push(-1);
+    let read: Vec<i64> = db
+        .documents_by_ids(&page)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(read, &page[..3]);
     let attachments = db.attachments_of(&ids).await.unwrap();
     for id in [first.id, claimed[PARTS / 2].id, last.id] {
         assert_eq!(
