@@ -770,17 +770,23 @@ fn push_row(
             content.extend_from_slice(&stage[..staged]);
             staged = 0;
         }
-        let byte = winansi(ch);
-        if matches!(byte, b'(' | b')' | b'\\') {
-            stage[staged] = b'\\';
-            staged += 1;
-        }
-        stage[staged] = byte;
-        staged += 1;
+        staged = stage_char(stage, staged, ch);
     }
     content.extend_from_slice(&stage[..staged]);
     content.extend_from_slice(b") Tj\n");
     *font = Some(current);
+}
+
+/// Stages the WinAnsi byte of `ch` at `staged` (after a `\\` for `(`, `)` and `\\`); returns
+/// the new length. The caller leaves room for two bytes.
+fn stage_char(stage: &mut [u8; STAGE], mut staged: usize, ch: char) -> usize {
+    let byte = winansi(ch);
+    if matches!(byte, b'(' | b')' | b'\\') {
+        stage[staged] = b'\\';
+        staged += 1;
+    }
+    stage[staged] = byte;
+    staged + 1
 }
 
 /// Appends the string bytes of `chars` (escaped), staged in `stage`.
@@ -805,13 +811,7 @@ fn push_chars(content: &mut Vec<u8>, chars: &[char], stage: &mut [u8; STAGE]) {
         }
         let mut staged = 0;
         for &ch in chunk {
-            let byte = winansi(ch);
-            if matches!(byte, b'(' | b')' | b'\\') {
-                stage[staged] = b'\\';
-                staged += 1;
-            }
-            stage[staged] = byte;
-            staged += 1;
+            staged = stage_char(stage, staged, ch);
         }
         content.extend_from_slice(&stage[..staged]);
     }

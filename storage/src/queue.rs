@@ -195,35 +195,46 @@ async fn update_document(
     now: i64,
 ) -> Result<(), StorageError> {
     let doc = commit.doc;
-    let updated = sqlx::query(
-        "UPDATE documents SET format = $1, pages = $2, pdf_key = $3, text_key = $4, doc_type = $5, \
-         keys_json = $6, metadata_json = $7, problems_json = $8, duplicate_of = $9, status = $10, \
-         stage = $11, attempts = 0, run_after = $12, lease_owner = NULL, lease_until = NULL, \
-         last_error = NULL, failed_stage = NULL, updated_at = $12, targets_json = $15 \
-         WHERE id = $13 AND lease_owner = $14",
+    let query = sqlx::query(
+        "UPDATE documents SET format = $4, pages = $5, pdf_key = $6, text_key = $7, doc_type = $8, \
+         keys_json = $9, metadata_json = $10, problems_json = $11, duplicate_of = $12, \
+         status = $13, stage = $14, targets_json = $15, attempts = 0, run_after = $1, \
+         updated_at = $1, lease_owner = NULL, lease_until = NULL, last_error = NULL, \
+         failed_stage = NULL WHERE id = $3 AND lease_owner = $2",
     )
-    .bind(&doc.format)
-    .bind(doc.pages)
-    .bind(&doc.pdf_key)
-    .bind(&doc.text_key)
-    .bind(&doc.doc_type)
-    .bind(to_json(&doc.keys))
-    .bind(to_json(&doc.metadata))
-    .bind(to_json(&doc.problems))
-    .bind(doc.duplicate_of)
-    .bind(commit.status.as_str())
-    .bind(commit.next_stage)
     .bind(now)
-    .bind(doc.id)
-    .bind(owner)
-    .bind(to_json(&doc.targets))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .bind(owner);
+    let updated = bind_commit(query, commit)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     if updated == 0 {
         return Err(StorageError::LeaseLost { doc_id: doc.id });
     }
     Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the [`UPDATE_COLUMNS`] values a commit writes to its document, in the order both
+/// updates take them: id, format, pages, pdf_key, text_key, doc_type, keys, metadata,
+/// problems, duplicate_of, status, next stage, targets.
+fn bind_commit<'q>(query: AnyQuery<'q>, commit: &'q StageCommit<'_>) -> AnyQuery<'q> {
+    let doc = commit.doc;
+    query
+        .bind(doc.id)
+        .bind(&doc.format)
+        .bind(doc.pages)
+        .bind(&doc.pdf_key)
+        .bind(&doc.text_key)
+        .bind(&doc.doc_type)
+        .bind(to_json(&doc.keys))
+        .bind(to_json(&doc.metadata))
+        .bind(to_json(&doc.problems))
+        .bind(doc.duplicate_of)
+        .bind(commit.status.as_str())
+        .bind(commit.next_stage)
+        .bind(to_json(&doc.targets))
 }
 
 /// Parameters a row of [`update_documents`] takes.
@@ -289,21 +300,7 @@ async fn update_documents(
     sql.push_str(") AS v WHERE documents.id = v.column1 AND documents.lease_owner = $2");
     let mut query = sqlx::query(&sql).bind(now).bind(owner);
     for commit in commits {
-        let doc = commit.doc;
-        query = query
-            .bind(doc.id)
-            .bind(&doc.format)
-            .bind(doc.pages)
-            .bind(&doc.pdf_key)
-            .bind(&doc.text_key)
-            .bind(&doc.doc_type)
-            .bind(to_json(&doc.keys))
-            .bind(to_json(&doc.metadata))
-            .bind(to_json(&doc.problems))
-            .bind(doc.duplicate_of)
-            .bind(commit.status.as_str())
-            .bind(commit.next_stage)
-            .bind(to_json(&doc.targets));
+        query = bind_commit(query, commit);
     }
     let updated = query.execute(&mut **tx).await?.rows_affected();
     if updated != commits.len() as u64 {
