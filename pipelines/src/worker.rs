@@ -229,6 +229,11 @@ impl Worker {
     /// Runs `stage_name` on every pending item waiting for it, then flushes the stage.
     async fn run_stage(&self, stage_name: &'static str, items: &mut [Item], lease_ms: i64) {
         let Some(stage) = self.plan.get(stage_name) else {
+            // Never happens (items only name stages of the plan), but a pass must end: they
+            // are committed as they are.
+            for item in items.iter_mut().filter(|item| item.stage == stage_name) {
+                item.state = State::Done;
+            }
             return;
         };
         let waiting: Vec<usize> = (0..items.len())
@@ -278,9 +283,7 @@ impl Worker {
                 }
             }
         }
-        if ran.is_empty() {
-            return;
-        }
+        // Even when none ran: the flush also drops what `prepare` kept for the batch.
         if let Err(error) = stage.flush(&self.ctx).await {
             for index in ran {
                 let item = &mut items[index];
