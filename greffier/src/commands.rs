@@ -702,56 +702,174 @@ fn rules_test(cli: &Cli, json: bool, paths: &[PathBuf]) -> anyhow::Result<ExitCo
                 })?;
                 pages
             }
+            Format::Scs | Format::Afp => {
+                // A print run: converted as the convert stage does, cut by its page groups
+                // or the rules' [[burst]], and each document it becomes evaluated.
+                for part in convert_run_for_rules(&config, &rules, &format, path)? {
+                    let label = format!(
+                        "{} p{}-{} (document {})",
+                        path.display(),
+                        part.page_first,
+                        part.page_last,
+                        part.index
+                    );
+                    let place = Some((part.index, part.page_first, part.page_last));
+                    print_evaluation(
+                        &rules,
+                        json,
+                        &label,
+                        place,
+                        &format,
+                        &part.pages,
+                        &part.metadata,
+                    );
+                }
+                continue;
+            }
             other => bail!(
                 "{}: no converter yet for {} documents",
                 path.display(),
                 other.name()
             ),
         };
-        let metadata = BTreeMap::new();
-        let evaluation = rules.evaluate(&rules::Input {
-            source: "cli",
-            format: format.name(),
-            pages: &pages,
-            metadata: &metadata,
-            words: None,
-        });
-        if json {
-            let keys: BTreeMap<&String, serde_json::Value> = evaluation
-                .keys
-                .iter()
-                .map(|(name, key)| (name, serde_json::json!({"value": key.value, "raw": key.raw, "rule": key.rule, "page": key.page})))
-                .collect();
-            let targets: Vec<String> = evaluation
-                .targets
-                .iter()
-                .map(|t| format!("{}:{}", t.kind.as_str(), t.value))
-                .collect();
-            println!(
-                "{}",
-                serde_json::json!({"path": path, "format": format.name(), "pages": pages.len(), "doc_type": evaluation.doc_type, "keys": keys, "targets": targets, "problems": evaluation.problems})
-            );
-            continue;
-        }
-        println!(
-            "{}: {} ({} pages), type {}",
-            path.display(),
-            format.name(),
-            pages.len(),
-            evaluation.doc_type.as_deref().unwrap_or("-")
+        let label = path.display().to_string();
+        print_evaluation(
+            &rules,
+            json,
+            &label,
+            None,
+            &format,
+            &pages,
+            &BTreeMap::new(),
         );
-        for (name, key) in &evaluation.keys {
-            println!(
-                "  key     {name} = {}   ({:?} by {}, page {})",
-                key.value, key.raw, key.rule, key.page
-            );
-        }
-        for target in &evaluation.targets {
-            println!("  attach  {}:{}", target.kind.as_str(), target.value);
-        }
-        for problem in &evaluation.problems {
-            println!("  review  {problem}");
-        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One document of a print run, as `rules test` evaluates it.
+struct RulesPart {
+    index: usize,
+    page_first: usize,
+    page_last: usize,
+    pages: Vec<String>,
+    metadata: BTreeMap<String, String>,
+}
+
+/// Converts an SCS or AFP print run with the configuration's code page, page size and AFP
+/// resources, cut as the convert stage cuts it, and returns each document's page texts and
+/// metadata (an AFP page group's `afp.tle.*`).
+fn convert_run_for_rules(
+    config: &crate::config::Config,
+    rules: &rules::RuleSet,
+    format: &Format,
+    path: &Path,
+) -> anyhow::Result<Vec<RulesPart>> {
+    use pipelines::convert::{convert_run, PartBytes, Renderer};
+    let hints = config.spool.hints();
+    let renderer = match format {
+        Format::Afp => Renderer::Afp(pipelines::afp::AfpOptions {
+            default_ccsid: hints
+                .ccsid
+                .filter(|&ccsid| pipelines::ebcdic_tables::table(ccsid).is_some())
+                .unwrap_or(500),
+            resource_dir: config.afp.resource_dir.clone(),
+            ..pipelines::afp::AfpOptions::default()
+        }),
+        _ => Renderer::Scs(pipelines::scs::ScsOptions {
+            sidecar_ccsid: None,
+            source_ccsid: hints.ccsid,
+            fallback: pipelines::spool::PageFormat {
+                rows: hints.lines_per_page,
+                columns: hints.columns,
+                ..pipelines::spool::PageFormat::default()
+            },
+            keep_blank_pages: false,
+        }),
+    };
+    let burst = rules.burst_for("cli", format.name(), &BTreeMap::new());
+    let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
+    let mut parts = Vec::new();
+    convert_run(path, &renderer, burst, scratch.path(), |part| {
+        let text = match part.text {
+            PartBytes::Memory(bytes) => bytes,
+            PartBytes::File(file) => std::fs::read(file)?,
+        };
+        parts.push(RulesPart {
+            index: part.index,
+            page_first: part.page_first,
+            page_last: part.page_last,
+            pages: String::from_utf8_lossy(&text)
+                .split('\x0c')
+                .map(|page| page.trim_end_matches('\n').to_string())
+                .collect(),
+            metadata: part.metadata.into_iter().collect(),
+        });
+        Ok(())
+    })
+    .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+    Ok(parts)
+}
+
+/// Runs the rules on one document's pages and prints what they find. `place`: a print run's
+/// document, its position and pages in the run.
+fn print_evaluation(
+    rules: &rules::RuleSet,
+    json: bool,
+    label: &str,
+    place: Option<(usize, usize, usize)>,
+    format: &Format,
+    pages: &[String],
+    metadata: &BTreeMap<String, String>,
+) {
+    let evaluation = rules.evaluate(&rules::Input {
+        source: "cli",
+        format: format.name(),
+        pages,
+        metadata,
+        words: None,
+    });
+    if json {
+        let keys: BTreeMap<&String, serde_json::Value> = evaluation
+            .keys
+            .iter()
+            .map(|(name, key)| (name, serde_json::json!({"value": key.value, "raw": key.raw, "rule": key.rule, "page": key.page})))
+            .collect();
+        let targets: Vec<String> = evaluation
+            .targets
+            .iter()
+            .map(|t| format!("{}:{}", t.kind.as_str(), t.value))
+            .collect();
+        let mut line = serde_json::json!({"path": label, "format": format.name(), "pages": pages.len(), "doc_type": evaluation.doc_type, "keys": keys, "targets": targets, "problems": evaluation.problems});
+        if let (Some((document, first, last)), Some(fields)) = (place, line.as_object_mut()) {
+            fields.insert("document".into(), document.into());
+            fields.insert("page_first".into(), first.into());
+            fields.insert("page_last".into(), last.into());
+            if let Some(warning) = metadata.get("afp.warning") {
+                fields.insert("warning".into(), warning.as_str().into());
+            }
+        }
+        println!("{line}");
+        return;
+    }
+    println!(
+        "{label}: {} ({} pages), type {}",
+        format.name(),
+        pages.len(),
+        evaluation.doc_type.as_deref().unwrap_or("-")
+    );
+    for (name, key) in &evaluation.keys {
+        println!(
+            "  key     {name} = {}   ({:?} by {}, page {})",
+            key.value, key.raw, key.rule, key.page
+        );
+    }
+    for target in &evaluation.targets {
+        println!("  attach  {}:{}", target.kind.as_str(), target.value);
+    }
+    for problem in &evaluation.problems {
+        println!("  review  {problem}");
+    }
+    if let Some(warning) = metadata.get("afp.warning") {
+        println!("  warning {warning}");
+    }
 }

@@ -196,6 +196,75 @@ fn ingest_json_prints_one_line_per_invoice_of_a_run() {
     assert_eq!(lines[0]["status"], "duplicate");
 }
 
+/// `rules test` on a print run shows what filing would do with each document it becomes:
+/// the SCS run cut by the sample burst rule into its 50 invoices (keys and pages as JTOpen's
+/// manifest says), and an AFP run by its page groups, keys from its TLEs. Nothing is stored.
+#[test]
+fn rules_test_evaluates_each_document_of_a_print_run() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let output = run_ok(greffier(&data).args([
+        "--rules",
+        "samples/rules.toml",
+        "rules",
+        "test",
+        "--json",
+        RUN,
+    ]));
+    let lines = json_lines(&output);
+    let manifest: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("samples/scs/run-50-invoices-1147.manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(lines.len(), manifest.len());
+    for (line, invoice) in lines.iter().zip(&manifest) {
+        assert_eq!(line["doc_type"], "invoice", "{line}");
+        assert_eq!(
+            line["keys"]["invoice_number"]["value"], invoice["invoice"],
+            "{line}"
+        );
+        assert_eq!(
+            line["keys"]["client_number"]["value"], invoice["client"],
+            "{line}"
+        );
+        assert_eq!(line["page_first"], invoice["first_page"], "{line}");
+        assert_eq!(line["page_last"], invoice["last_page"], "{line}");
+    }
+    assert!(!data.exists(), "rules test stores nothing");
+
+    let output = run_ok(greffier(&data).args([
+        "--rules",
+        "samples/rules.toml",
+        "rules",
+        "test",
+        "--json",
+        "samples/afp/invoices.afp",
+    ]));
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 6);
+    assert!(lines.iter().all(|line| line["doc_type"] == "afp-invoice"));
+    assert_eq!(
+        lines[0]["keys"]["invoice_number"]["value"],
+        "FA-2024-000501"
+    );
+    assert_eq!(
+        (
+            lines[1]["page_first"].as_u64(),
+            lines[1]["page_last"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
+    assert!(
+        lines[0]["warning"]
+            .as_str()
+            .unwrap_or("")
+            .contains("O1INVBG1"),
+        "{}",
+        lines[0]
+    );
+}
+
 /// The 1147 sample has no SCG: only its side-car knows the code page (€ is 0x9F there, ¤ in
 /// the default 037). The side-car's form type also reaches the rules.
 #[test]
