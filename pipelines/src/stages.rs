@@ -1,6 +1,6 @@
 //! The [`Stage`] trait and every stage, in pipeline order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
@@ -990,13 +990,14 @@ pub struct Attach {
 }
 
 /// The records a batch of documents to attach names, looked up at once by `prepare`.
+/// A value outside them is looked up by itself.
 struct BatchRecords {
-    clients: HashSet<String>,
-    forms: HashSet<String>,
-    /// Every invoice number of the batch that has a record, with its client.
+    /// Each client code of the batch: whether it is a client.
+    clients: HashMap<String, bool>,
+    /// Each form id of the batch: whether it is a form.
+    forms: HashMap<String, bool>,
+    /// Each invoice number of the batch: the client of its record, if it has one.
     invoices: HashMap<String, Option<String>>,
-    /// The values asked about: a value outside them is looked up by itself.
-    asked: HashSet<String>,
 }
 
 impl Attach {
@@ -1008,8 +1009,8 @@ impl Attach {
 
     async fn client_known(&self, ctx: &Context, code: &str) -> Result<bool, StageError> {
         if let Some(records) = self.records()?.as_ref() {
-            if records.asked.contains(&format!("client:{code}")) {
-                return Ok(records.clients.contains(code));
+            if let Some(&known) = records.clients.get(code) {
+                return Ok(known);
             }
         }
         Ok(ctx.db.client(code).await?.is_some())
@@ -1017,8 +1018,8 @@ impl Attach {
 
     async fn form_known(&self, ctx: &Context, form_id: &str) -> Result<bool, StageError> {
         if let Some(records) = self.records()?.as_ref() {
-            if records.asked.contains(&format!("form:{form_id}")) {
-                return Ok(records.forms.contains(form_id));
+            if let Some(&known) = records.forms.get(form_id) {
+                return Ok(known);
             }
         }
         Ok(ctx.db.form_exists(form_id).await?)
@@ -1030,8 +1031,8 @@ impl Attach {
         number: &str,
     ) -> Result<Option<String>, StageError> {
         if let Some(records) = self.records()?.as_ref() {
-            if records.asked.contains(&format!("invoice:{number}")) {
-                return Ok(records.invoices.get(number).cloned().flatten());
+            if let Some(client) = records.invoices.get(number) {
+                return Ok(client.clone());
             }
         }
         Ok(ctx.db.invoice_client(number).await?)
@@ -1061,14 +1062,31 @@ impl Stage for Attach {
                     .map(|values| values.iter().cloned().collect())
                     .unwrap_or_default()
             };
-            let (clients, forms, invoices) = (list("client"), list("form"), list("invoice"));
+            let (clients, forms, numbers) = (list("client"), list("form"), list("invoice"));
+            let known_clients = ctx.db.clients_known(&clients).await?;
+            let known_forms = ctx.db.forms_known(&forms).await?;
+            let mut invoices = ctx.db.invoice_clients(&numbers).await?;
             let records = BatchRecords {
-                clients: ctx.db.clients_known(&clients).await?,
-                forms: ctx.db.forms_known(&forms).await?,
-                invoices: ctx.db.invoice_clients(&invoices).await?,
-                asked: ["client", "form", "invoice"]
-                    .iter()
-                    .flat_map(|kind| list(kind).into_iter().map(move |v| format!("{kind}:{v}")))
+                clients: clients
+                    .into_iter()
+                    .map(|code| {
+                        let known = known_clients.contains(&code);
+                        (code, known)
+                    })
+                    .collect(),
+                forms: forms
+                    .into_iter()
+                    .map(|form_id| {
+                        let known = known_forms.contains(&form_id);
+                        (form_id, known)
+                    })
+                    .collect(),
+                invoices: numbers
+                    .into_iter()
+                    .map(|number| {
+                        let client = invoices.remove(&number).flatten();
+                        (number, client)
+                    })
                     .collect(),
             };
             *self.records()? = Some(records);
