@@ -247,44 +247,17 @@ fn fuzz_options() -> AfpOptions {
 mod common;
 use common::Rng;
 
+/// 0x5A introduces a structured field; D3 A8/A9 begin and end, AF page, CE resource, EE a no-op
+/// field, 2B D3 a PTOCA control sequence. Lengths and counts are set to edge values too.
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    let mut bytes = input.to_vec();
-    for _ in 0..=rng.below(8) {
-        match rng.below(6) {
-            0 if !bytes.is_empty() => {
-                let at = rng.below(bytes.len());
-                bytes[at] ^= 1 << rng.below(8);
-            }
-            1 if !bytes.is_empty() => {
-                let at = rng.below(bytes.len());
-                bytes.truncate(at);
-            }
-            2 => {
-                let at = rng.below(bytes.len() + 1);
-                // 0x5A introduces a structured field; D3 A8/A9 begin and end, AF page, CE
-                // resource, EE a no-op field, 2B D3 a PTOCA control sequence.
-                let special = [
-                    0x5A, 0xD3, 0xA8, 0xA9, 0xAF, 0xCE, 0xEE, 0x2B, 0x0C, 0x25, 0xFF, 0x00,
-                ];
-                bytes.insert(at, special[rng.below(special.len())]);
-            }
-            3 if !bytes.is_empty() => {
-                let at = rng.below(bytes.len());
-                let len = rng.below(64).min(bytes.len() - at);
-                let chunk = bytes[at..at + len].to_vec();
-                bytes.splice(at..at, chunk);
-            }
-            4 if bytes.len() >= 2 => {
-                // A length, count or size: 0, 1, the largest, one off a boundary.
-                let at = rng.below(bytes.len() - 1);
-                let values: [u16; 7] = [0, 1, 2, 0x7FFF, 0x8000, 0xFFFF, 0x0100];
-                let value = values[rng.below(values.len())].to_be_bytes();
-                bytes[at..at + 2].copy_from_slice(&value);
-            }
-            _ => bytes.push((rng.next() & 0xFF) as u8),
-        }
-    }
-    bytes
+    common::mutate(
+        rng,
+        input,
+        &[
+            0x5A, 0xD3, 0xA8, 0xA9, 0xAF, 0xCE, 0xEE, 0x2B, 0x0C, 0x25, 0xFF, 0x00,
+        ],
+        true,
+    )
 }
 
 /// Writes every page's PDF and reads its text, as the convert stage does.

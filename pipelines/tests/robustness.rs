@@ -14,34 +14,14 @@ mod common;
 use common::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    let mut bytes = input.to_vec();
-    for _ in 0..=rng.below(8) {
-        match rng.below(5) {
-            0 if !bytes.is_empty() => {
-                let at = rng.below(bytes.len());
-                bytes[at] ^= 1 << rng.below(8);
-            }
-            1 if !bytes.is_empty() => {
-                let at = rng.below(bytes.len());
-                bytes.truncate(at);
-            }
-            2 => {
-                let at = rng.below(bytes.len() + 1);
-                let special = [
-                    0x0C, b'\n', b'\r', 0x25, 0x15, b'1', b'+', 0x2B, 0x5A, 0xFF, 0x00,
-                ];
-                bytes.insert(at, special[rng.below(special.len())]);
-            }
-            3 if !bytes.is_empty() => {
-                let at = rng.below(bytes.len());
-                let len = rng.below(64).min(bytes.len() - at);
-                let chunk = bytes[at..at + len].to_vec();
-                bytes.splice(at..at, chunk);
-            }
-            _ => bytes.push((rng.next() & 0xFF) as u8),
-        }
-    }
-    bytes
+    common::mutate(
+        rng,
+        input,
+        &[
+            0x0C, b'\n', b'\r', 0x25, 0x15, b'1', b'+', 0x2B, 0x5A, 0xFF, 0x00,
+        ],
+        false,
+    )
 }
 
 /// Takes AFP pages and drops them.
